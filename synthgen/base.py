@@ -1,0 +1,383 @@
+"""The generator protocol: ``fit / sample / score_samples / save / load``.
+
+A generator class declares its hyperparameters in one table and supplies three pure
+functions of JAX arrays:
+
+* ``_fit(key, X, hp) -> params``  (``hp`` is the dict of validated hyperparameters)
+* ``_sample_fn(key, params, n) -> X'``  (static ``n``; jitted once per shape)
+* ``_log_prob_fn(params, X) -> (n,)``
+
+The base class converts user data through a vectoriser, checks inputs, handles seeds,
+draws rows in fixed-size blocks with their own keys (so the rows for a seed never
+depend on chunking), scores in padded chunks (bounded memory, one compilation), and
+saves to and loads from the ``.sgm`` model format.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Iterator
+
+import numpy as np
+
+from ._version import __version__
+from ._params import Param, Rule, check_names, validate
+from .errors import InvalidDataError, InvalidParameterError, NotFittedError
+from .random import BLOCK_ROWS, blocks_for_rows, check_seed, key_from_seed
+
+SCORE_CHUNK = 4096
+_MAX_BLOCKS_PER_CALL = 16
+
+
+class _VectoriserRule(Rule):
+    desc = "None, a vectoriser name, or a Vectoriser"
+
+    def check(self, v):
+        from .vectorisers import Vectoriser, vectoriser_names
+
+        if v is None or isinstance(v, Vectoriser):
+            return v
+        if isinstance(v, str) and v in vectoriser_names():
+            return v
+        raise ValueError
+
+
+def check_n(n, name: str = "n") -> int:
+    """A positive int number of rows."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise InvalidParameterError(f"{name} must be a positive int; got {n!r}")
+    return int(n)
+
+
+def check_matrix(X: np.ndarray, names, *, what: str, min_rows: int = 1) -> None:
+    """Reject empty input, too few rows and non-finite values, naming the column at fault."""
+    if X.ndim != 2:
+        raise InvalidDataError(f"{what} must be 2-D; got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise InvalidDataError(f"{what} is empty (0 rows)")
+    if X.shape[1] == 0:
+        raise InvalidDataError(f"{what} has no columns")
+    if X.shape[0] < min_rows:
+        raise InvalidDataError(f"{what} has {X.shape[0]} row(s); at least {min_rows} are needed")
+    finite = np.isfinite(X)
+    if not finite.all():
+        j = int(np.nonzero(~finite.all(axis=0))[0][0])
+        i = int(np.nonzero(~finite[:, j])[0][0])
+        kind = "NaN" if np.isnan(X[i, j]) else "an infinite value"
+        raise InvalidDataError(
+            f"{what} has {kind} in column {names[j]!r} (row {i}); "
+            "drop or impute it, or use a TableVectoriser, which models gaps"
+        )
+
+
+class Generator:
+    """Base class of every generator.  Subclasses set ``name``, ``hyperparameters`` and the hooks."""
+
+    name: ClassVar[str] = ""
+    #: hyperparameter name -> Param(default, rule, doc); ``vectoriser`` is added for all.
+    hyperparameters: ClassVar[dict[str, Param]] = {}
+    #: smallest number of training rows the model can be fitted on.
+    min_rows: ClassVar[int] = 2
+
+    def __init__(self, **hyperparameters: Any):
+        table = self.param_table()
+        check_names(self.name or type(self).__name__, table, hyperparameters)
+        for key, param in table.items():
+            setattr(self, key, hyperparameters.get(key, param.default))
+
+    # -- hyperparameters ------------------------------------------------------------------------
+    @classmethod
+    def param_table(cls) -> dict[str, Param]:
+        table = dict(cls.hyperparameters)
+        table["vectoriser"] = Param(
+            None, _VectoriserRule(), "how data becomes a matrix; None picks one for the data"
+        )
+        return table
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.param_table()}
+
+    def set_params(self, **params: Any) -> "Generator":
+        check_names(self.name, self.param_table(), params)
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def _validated_params(self) -> dict[str, Any]:
+        return validate(self.name, self.param_table(), self.get_params())
+
+    def __repr__(self) -> str:
+        table = self.param_table()
+        changed = {k: v for k, v in self.get_params().items() if not _same(v, table[k].default)}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, data, *, seed: int = 0) -> "Generator":
+        """Fit to ``data`` (array, DataFrame or list of strings); returns ``self``."""
+        import jax
+
+        seed = check_seed(seed)
+        hp = self._validated_params()
+        vec = self._make_vectoriser(hp["vectoriser"], data)
+        X = vec.fit_transform(data)
+        check_matrix(X, vec.get_feature_names_out(), what="the training data", min_rows=self.min_rows)
+        self._check_training_matrix(X, vec)
+        key = key_from_seed(seed)
+        fit_key, sample_key = jax.random.split(key)
+        self.vectoriser_ = vec
+        self.n_features_in_ = X.shape[1]
+        self.n_train_ = X.shape[0]
+        self.fit_seed_ = seed
+        self.__dict__.pop("_jit_cache", None)
+        self.params_ = self._fit(fit_key, jax.numpy.asarray(X), hp)
+        self._sample_key_ = np.asarray(sample_key)
+        self._n_sample_calls_ = 0
+        return self
+
+    def _make_vectoriser(self, spec, data):
+        from .vectorisers import auto_vectoriser, make_vectoriser
+
+        if spec is None:
+            return auto_vectoriser(data)
+        if isinstance(spec, str):
+            return make_vectoriser(spec)
+        import copy
+
+        return copy.deepcopy(spec)
+
+    def _check_training_matrix(self, X: np.ndarray, vec) -> None:
+        """Hook for extra checks on the training matrix (e.g. constant columns)."""
+        if vec.name != "numeric" or X.shape[0] < 2:
+            return
+        const = np.ptp(X, axis=0) == 0
+        if const.any():
+            col = vec.get_feature_names_out()[int(np.argmax(const))]
+            raise InvalidDataError(
+                f"column {col!r} is constant, so it has no density; drop it, or fit a DataFrame "
+                "(its TableVectoriser keeps constant columns aside)"
+            )
+
+    # -- sampling -------------------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int | None = None):
+        """``n`` new rows, in the form ``fit`` was given.  Same seed, same rows."""
+        n = check_n(n)
+        X = self.sample_matrix(n, seed=seed)
+        return self.vectoriser_.inverse_transform(X)
+
+    def iter_sample(self, n: int, *, seed: int | None = None, chunk_rows: int = 65536) -> Iterator[Any]:
+        """``sample(n, seed)`` in chunks of at most ``chunk_rows`` rows, in bounded memory."""
+        n = check_n(n)
+        chunk_rows = check_n(chunk_rows, "chunk_rows")
+        key = self._next_key(seed)
+        for start in range(0, n, chunk_rows):
+            stop = min(n, start + chunk_rows)
+            yield self.vectoriser_.inverse_transform(self._rows(key, start, stop))
+
+    def sample_matrix(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        """``n`` rows in the vectorised space (what the model itself produces)."""
+        n = check_n(n)
+        return self._rows(self._next_key(seed), 0, n)
+
+    def _next_key(self, seed: int | None):
+        import jax
+
+        self._check_fitted()
+        if seed is not None:
+            return key_from_seed(seed)
+        key = jax.random.fold_in(jax.numpy.asarray(self._sample_key_), self._n_sample_calls_)
+        self._n_sample_calls_ += 1
+        return key
+
+    def _rows(self, key, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)`` of the endless stream of rows for ``key``."""
+        from .random import block_keys
+
+        first, last = blocks_for_rows(start, stop)
+        parts = []
+        b = first
+        while b < last:
+            group = min(_MAX_BLOCKS_PER_CALL, 1 << (last - b).bit_length() - 1)
+            keys = block_keys(key, b, group)
+            parts.append(np.asarray(self._sample_blocks(keys)).reshape(group * BLOCK_ROWS, -1))
+            b += group
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        offset = first * BLOCK_ROWS
+        return rows[start - offset: stop - offset]
+
+    def _sample_blocks(self, keys):
+        fn = self._jitted("_blocks", lambda: _vmapped_sampler(self._sampler()))
+        return fn(keys, self.params_)
+
+    # -- scoring --------------------------------------------------------------------------------
+    def score_samples(self, data) -> np.ndarray:
+        """Log density of each row, in the vectorised space (higher is more typical)."""
+        X = self._transform_for_scoring(data)
+        return self._chunked("log_prob", self._log_prob(), X)
+
+    def score(self, data) -> float:
+        """Mean log density per row (as scikit-learn's ``score``)."""
+        return float(np.mean(self.score_samples(data)))
+
+    def _transform_for_scoring(self, data) -> np.ndarray:
+        self._check_fitted()
+        X = self.vectoriser_.transform(data)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise InvalidDataError(
+                f"expected {self.n_features_in_} columns after vectorising; got shape {X.shape}"
+            )
+        check_matrix(X, self.vectoriser_.get_feature_names_out(), what="the data to score")
+        return X
+
+    def _chunked(self, name: str, fn, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarray:
+        """Apply a row-wise ``fn(params, X)``, jitted once, in padded chunks of a fixed size."""
+        import jax.numpy as jnp
+
+        jfn = self._jitted(name, lambda: _jit(fn))
+        n = X.shape[0]
+        size = min(chunk, 1 << max(0, (n - 1).bit_length()))
+        out = []
+        for start in range(0, n, size):
+            part = X[start:start + size]
+            pad = size - len(part)
+            if pad:
+                part = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
+            res = np.asarray(jfn(self.params_, jnp.asarray(part, dtype=jnp.float32)))
+            out.append(res[: size - pad])
+        return np.concatenate(out).astype(np.float64)
+
+    def _jitted(self, name: str, build):
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        if name not in cache:
+            cache[name] = build()
+        return cache[name]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the fitted generator to one ``.sgm`` model file (zip of JSON and npz)."""
+        from .io import write_model_file
+
+        self._check_fitted()
+        config = {
+            "synthgen_version": __version__,
+            "generator": self.name,
+            "hyperparameters": self._hyperparameters_for_file(),
+            "vectoriser": self.vectoriser_.name,
+            "training": self.training_summary(),
+        }
+        trees = {
+            "params": self.params_,
+            "state": self._get_state(),
+            "vectoriser": self.vectoriser_.get_state(),
+        }
+        write_model_file(path, config, trees)
+
+    def _hyperparameters_for_file(self) -> dict[str, Any]:
+        from .vectorisers import Vectoriser
+
+        out = {}
+        for k, v in self.get_params().items():
+            if isinstance(v, Vectoriser):
+                v = v.name
+            out[k] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def training_summary(self) -> dict[str, Any]:
+        """What the fit saw and chose, as JSON values (written into the model file)."""
+        self._check_fitted()
+        return {"n_rows": int(self.n_train_), "n_features": int(self.n_features_in_),
+                "seed": int(self.fit_seed_)}
+
+    def _get_state(self) -> dict[str, Any]:
+        """Fitted state beyond ``params_``; subclasses extend ``_extra_state``."""
+        return {
+            "sample_key": np.asarray(self._sample_key_),
+            "n_sample_calls": int(self._n_sample_calls_),
+            "n_features_in": int(self.n_features_in_),
+            "n_train": int(self.n_train_),
+            "fit_seed": int(self.fit_seed_),
+            "extra": self._extra_state(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._sample_key_ = np.asarray(state["sample_key"], dtype=np.uint32)
+        self._n_sample_calls_ = int(state["n_sample_calls"])
+        self.n_features_in_ = int(state["n_features_in"])
+        self.n_train_ = int(state["n_train"])
+        self.fit_seed_ = int(state["fit_seed"])
+        self._set_extra_state(state.get("extra") or {})
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        pass
+
+    @classmethod
+    def _from_file(cls, config: dict, trees: dict) -> "Generator":
+        import jax
+
+        from .vectorisers import vectoriser_class
+
+        hp = config.get("hyperparameters") or {}
+        obj = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in hp.items()})
+        obj.params_ = jax.tree_util.tree_map(jax.numpy.asarray, trees["params"])
+        obj.vectoriser_ = vectoriser_class(config["vectoriser"]).from_state(trees["vectoriser"])
+        obj._set_state(trees["state"])
+        return obj
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _fit(self, key, X, hp: dict[str, Any]):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sampler(self):
+        """The pure sampling function ``(key, params, n) -> X``; override to bind settings."""
+        return type(self)._sample_fn
+
+    def _log_prob(self):
+        """The pure scoring function ``(params, X) -> (n,)``; override to bind settings."""
+        return type(self)._log_prob_fn
+
+    @staticmethod
+    def _sample_fn(key, params, n: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _log_prob_fn(params, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"this {self.name} generator is not fitted yet; call fit first")
+
+
+def _jit(fn):
+    import jax
+
+    return jax.jit(fn)
+
+
+def _vmapped_sampler(sample_fn):
+    import jax
+
+    def blocks(keys, params):
+        return jax.vmap(lambda k: sample_fn(k, params, BLOCK_ROWS))(keys)
+
+    return jax.jit(blocks)
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - arrays and odd objects compare badly
+        return a is b
+
+
+def load(path):
+    """Load a fitted generator (or sampler) from a ``.sgm`` model file."""
+    from .io import read_model_file
+    from .registry import get_generator_class
+
+    config, trees = read_model_file(path)
+    cls = get_generator_class(config["generator"], for_file=str(path))
+    return cls._from_file(config, trees)

@@ -1,0 +1,71 @@
+"""The multivariate normal generator: the simplest model, and the protocol's reference."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .._params import Choice, Float, Param
+from ..base import Generator
+from ._linalg import mvn_log_prob_chol, mvn_log_prob_diag
+
+
+class GaussianParams(NamedTuple):
+    mean: jax.Array  # (d,)
+    chol: jax.Array  # (d, d) lower Cholesky factor of the covariance (diagonal for "diag")
+
+
+def fit_gaussian(X, *, covariance_type: str = "full", reg_covar: float = 1e-6) -> GaussianParams:
+    """Maximum-likelihood mean and covariance (divided by n, as scipy and scikit-learn do)."""
+    mean = jnp.mean(X, axis=0)
+    Xc = X - mean
+    if covariance_type == "diag":
+        var = jnp.mean(Xc * Xc, axis=0) + reg_covar
+        return GaussianParams(mean, jnp.diag(jnp.sqrt(var)))
+    cov = Xc.T @ Xc / X.shape[0] + reg_covar * jnp.eye(X.shape[1], dtype=X.dtype)
+    return GaussianParams(mean, jnp.linalg.cholesky(cov))
+
+
+def sample_gaussian(key, params: GaussianParams, n: int):
+    z = jax.random.normal(key, (n, params.mean.shape[0]), dtype=params.mean.dtype)
+    return params.mean + z @ params.chol.T
+
+
+def log_prob_gaussian(params: GaussianParams, X):
+    return mvn_log_prob_chol(X, params.mean, params.chol)
+
+
+def log_prob_gaussian_diag(params: GaussianParams, X):
+    return mvn_log_prob_diag(X, params.mean, jnp.diagonal(params.chol) ** 2)
+
+
+class GaussianGenerator(Generator):
+    """Multivariate normal with ``covariance_type`` ``"full"`` or ``"diag"``."""
+
+    name = "gaussian"
+    hyperparameters = {
+        "covariance_type": Param("full", Choice("full", "diag"), "full or diagonal covariance"),
+        "reg_covar": Param(1e-6, Float(0), "added to the covariance's diagonal"),
+    }
+
+    def _fit(self, key, X, hp):
+        return fit_gaussian(X, covariance_type=hp["covariance_type"], reg_covar=hp["reg_covar"])
+
+    _sample_fn = staticmethod(sample_gaussian)
+    _log_prob_fn = staticmethod(log_prob_gaussian)
+
+    def _log_prob(self):
+        return log_prob_gaussian_diag if self.covariance_type == "diag" else log_prob_gaussian
+
+    @property
+    def mean_(self):
+        self._check_fitted()
+        return jax.device_get(self.params_.mean)
+
+    @property
+    def covariance_(self):
+        self._check_fitted()
+        L = jax.device_get(self.params_.chol)
+        return L @ L.T
