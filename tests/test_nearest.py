@@ -67,3 +67,12 @@ def test_bad_shapes_are_refused(problem):
         RecordIndex(records, scales=scales[:10])
     with pytest.raises(InvalidDataError, match="non-empty 2-D"):
         RecordIndex(records[:0])
+
+
+def test_distances_to_others_leave_each_record_out(problem):
+    records, _, _ = problem
+    D = cdist(records, records)
+    np.fill_diagonal(D, np.inf)
+    index = RecordIndex(records, record_chunk=256)
+    np.testing.assert_allclose(index.distances_to_others(records, query_chunk=100), D.min(axis=1),
+                               atol=2e-5, rtol=1e-5)

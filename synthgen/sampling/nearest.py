@@ -51,6 +51,25 @@ def _scan_min(q_aug, q_const, rec_aug):
     return jnp.maximum(best + q_const, 0.0)
 
 
+def _scan_min_other(q_aug, q_const, q_ids, rec_aug):
+    """As :func:`_scan_min`, skipping the record whose index equals the query's id."""
+    import jax
+    import jax.numpy as jnp
+
+    chunk = rec_aug.shape[1]
+
+    def body(best, xs):
+        r, c = xs
+        d2 = q_aug @ r.T
+        ids = c * chunk + jnp.arange(chunk)
+        d2 = jnp.where(ids[None, :] == q_ids[:, None], jnp.inf, d2)
+        return jnp.minimum(best, jnp.min(d2, axis=1)), None
+
+    init = jnp.full(q_aug.shape[0], jnp.inf, q_aug.dtype)
+    best, _ = jax.lax.scan(body, init, (rec_aug, jnp.arange(rec_aug.shape[0])))
+    return jnp.maximum(best + q_const, 0.0)
+
+
 def _scan_argmin(q_aug, q_const, rec_aug):
     """As :func:`_scan_min`, also returning the index of the nearest record (slower)."""
     import jax
@@ -150,17 +169,13 @@ class RecordIndex:
 
         from ..errors import InvalidDataError
 
-        if not _JIT:
-            _JIT["min"], _JIT["argmin"] = jax.jit(_scan_min), jax.jit(_scan_argmin)
-        fn = _JIT["argmin" if return_index else "min"]
+        fn = _jitted("argmin" if return_index else "min")
         Q = np.asarray(queries, dtype=np.float64)
         if Q.ndim != 2 or Q.shape[1] != self.n_features:
             raise InvalidDataError(
                 f"queries must be 2-D with {self.n_features} columns; got shape {Q.shape}"
             )
-        if self.whiten is not None:
-            Q = Q @ self.whiten
-        Q = Q - self.centre
+        Q = self._prepare_queries(Q)
         q_aug, q_const = _augment_queries(Q, self.weighted)
         size = int(min(query_chunk, max(8, 1 << max(0, (len(Q) - 1)).bit_length())))
         dist = np.empty(len(Q))
@@ -178,6 +193,46 @@ class RecordIndex:
             if return_index:
                 index[start:stop] = np.asarray(out[1])[: size - pad]
         return Nearest(dist, index)
+
+
+    def _prepare_queries(self, Q: np.ndarray) -> np.ndarray:
+        if self.whiten is not None:
+            Q = Q @ self.whiten
+        return Q - self.centre
+
+    def distances_to_others(self, records, *, query_chunk: int = QUERY_CHUNK) -> np.ndarray:
+        """For record ``i`` (the same rows the index was built from), the distance to the nearest
+        *other* record: the leave-one-out nearest-neighbour distance."""
+        import jax.numpy as jnp
+
+        fn = _jitted("other")
+        Q = self._prepare_queries(np.asarray(records, dtype=np.float64))
+        if len(Q) != self.n_records:
+            from ..errors import InvalidDataError
+
+            raise InvalidDataError(f"expected the {self.n_records} indexed records; got {len(Q)} rows")
+        q_aug, q_const = _augment_queries(Q, self.weighted)
+        size = int(min(query_chunk, max(8, 1 << max(0, (len(Q) - 1)).bit_length())))
+        out = np.empty(len(Q))
+        for start in range(0, len(Q), size):
+            part, const = q_aug[start:start + size], q_const[start:start + size]
+            ids = np.arange(start, start + size)
+            pad = size - len(part)
+            if pad:
+                part = np.concatenate([part, np.zeros((pad, part.shape[1]))])
+                const = np.concatenate([const, np.zeros(pad)])
+            best = fn(jnp.asarray(part, jnp.float32), jnp.asarray(const, jnp.float32),
+                      jnp.asarray(ids, jnp.int32), self._rec)
+            out[start:start + size - pad] = np.sqrt(np.asarray(best, dtype=np.float64)[: size - pad])
+        return out
+
+
+def _jitted(name: str):
+    if not _JIT:
+        import jax
+
+        _JIT.update(min=jax.jit(_scan_min), argmin=jax.jit(_scan_argmin), other=jax.jit(_scan_min_other))
+    return _JIT[name]
 
 
 def nearest_records(queries, records, *, scales=None, whiten=None, query_chunk: int = QUERY_CHUNK,

@@ -1,0 +1,359 @@
+"""The Mahalanobis rejection sampler: keep samples away from real records, or insist on an attribute.
+
+It wraps a generator and is used like one.  Each record ``r`` it must avoid is given a Gaussian
+neighbourhood ``N(mu_r, diag(sigma_r^2))``; a candidate ``z`` is rejected when its Mahalanobis
+distance ``||(z - mu_r) / sigma_r||`` to any of them is below a threshold.
+
+* In a VAE's latent space (a generator with ``encode``), ``mu_r, sigma_r`` are the record's posterior
+  and candidates are prior draws, decoded once accepted.
+* In data space (every other generator), the neighbourhood of a record is the kernel a Gaussian KDE
+  would put on it: ``N(x_r, h^2 S)`` with ``S`` the training covariance (whitened distance) and ``h``
+  Scott's factor ``n^(-1/(d+4))``; for a KDE generator, its own kernel ``N(x_r, h^2 I)``.
+
+The threshold comes from a significance level ``alpha``: the distance of a d-dimensional standard
+normal draw follows a chi distribution with d degrees of freedom, so the threshold is
+``sqrt(chi2.ppf(1 - alpha, d))``.  ``threshold=`` gives a distance directly.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._params import AnyOf, Bool, Choice, Float, Int, Optional, Param, validate
+from ..base import Generator, check_matrix, check_n
+from ..errors import InvalidParameterError, NotFittedError, SamplingError
+from ..random import BLOCK_ROWS, check_seed, key_from_seed
+from .nearest import RecordIndex
+from .require import as_predicate
+from .spaces import DataSpace, LatentSpace
+
+
+class RejectionSampler(Generator):
+    """Wrap ``generator``; sample only candidates far from the records to ``avoid``.
+
+    Parameters
+    ----------
+    generator : Generator or str
+        The generator to wrap (a registry name builds one with default settings).  If it is already
+        fitted, ``fit`` keeps it and only learns the records to avoid.
+    avoid : "auto", "training", None, or data
+        Records to keep away from: the whole training set, none, or a data set in the user's form.
+        "auto" (the default) means the training set when no ``require`` is given, else none.
+    require : callable, str or None
+        A predicate on records (a registration string, or a table row as a dict), or an expression
+        in the small ``require`` language (:mod:`synthgen.sampling.require`).  Every training record
+        without the attribute is added to the records to avoid.
+    check_output : bool
+        Also check each decoded sample against ``require`` and drop those that fail.
+    alpha, threshold : float
+        Significance level of the chi threshold, or the distance itself.
+    space : "auto", "latent" or "data"
+        Where distances are measured; "auto" is latent for generators with ``encode``.
+    data_scale : "neighbour" or "kernel"
+        In data space, the size of each record's neighbourhood: its nearest-neighbour distance
+        (default) or a KDE kernel (see :class:`synthgen.sampling.spaces.DataSpace`).
+    max_tries : int
+        Batches of candidates to draw before giving up with ``SamplingError``.
+    max_batch : int
+        Largest number of candidates in one batch.
+    """
+
+    name = "rejection"
+    hyperparameters = {
+        "avoid": Param("auto", AnyOf(Choice("auto", "training"), desc="'auto', 'training', None or data"),
+                       "records to keep away from ('auto': training unless require is given)"),
+        "require": Param(None, AnyOf(desc="None, a callable or an expression"), "attribute to insist on"),
+        "check_output": Param(False, Bool(), "check decoded samples against require"),
+        "alpha": Param(0.05, Float(0, 1, low_open=True, high_open=True), "significance level"),
+        "threshold": Param(None, Optional(Float(0, low_open=True)), "distance threshold (overrides alpha)"),
+        "space": Param("auto", Choice("auto", "latent", "data"), "where distances are measured"),
+        "data_scale": Param("neighbour", Choice("neighbour", "kernel"),
+                            "size of a record's neighbourhood in data space"),
+        "max_tries": Param(100, Int(1), "batches to draw before giving up"),
+        "max_batch": Param(1 << 20, Int(BLOCK_ROWS), "largest batch of candidates"),
+    }
+
+    def __init__(self, generator=None, **hyperparameters: Any):
+        super().__init__(**hyperparameters)
+        self.generator = generator
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        return {"generator": self.generator, **super().get_params()}
+
+    @classmethod
+    def param_table(cls) -> dict[str, Param]:
+        return dict(cls.hyperparameters)
+
+    def _validated_params(self) -> dict[str, Any]:
+        values = {k: getattr(self, k) for k in self.hyperparameters}
+        table = dict(self.hyperparameters)
+        avoid, require = values.pop("avoid"), values.pop("require")
+        table.pop("avoid"), table.pop("require")
+        hp = validate(self.name, table, values)
+        if isinstance(avoid, str) and avoid not in ("auto", "training"):
+            raise InvalidParameterError(f"avoid must be 'auto', 'training', None or data; got {avoid!r}")
+        if isinstance(avoid, str) and avoid == "auto":
+            avoid = "training" if require is None else None
+        if require is not None and not (callable(require) or isinstance(require, str)):
+            raise InvalidParameterError(
+                f"require must be None, a callable or an expression string; got {require!r}"
+            )
+        hp["avoid"], hp["require"] = avoid, require
+        return hp
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, data, *, seed: int = 0) -> "RejectionSampler":
+        """Fit the wrapped generator (unless already fitted) and learn the records to avoid."""
+        seed = check_seed(seed)
+        hp = self._validated_params()
+        gen = self.generator
+        if gen is None:
+            raise InvalidParameterError("generator must be a Generator or a generator name; got None")
+        if isinstance(gen, str):
+            from ..registry import make
+
+            gen = make(gen)
+        if not isinstance(gen, Generator):
+            raise InvalidParameterError(f"generator must be a Generator or a generator name; got {gen!r}")
+        if not hasattr(gen, "params_"):
+            gen.fit(data, seed=seed)
+        self.generator_ = gen
+        self.predicate_ = as_predicate(hp["require"])
+        self.space_ = self._make_space(hp["space"])
+        records = self._records_to_avoid(data, hp)
+        d = self.space_.dim
+        self.threshold_ = float(hp["threshold"]) if hp["threshold"] is not None else chi_threshold(hp["alpha"], d)
+        if isinstance(self.space_, DataSpace):
+            self.space_.set_scale_from(data)
+        self.space_.index(records)
+        self.n_avoided_ = self.space_.n_records
+        self.vectoriser_ = gen.vectoriser_
+        self.n_features_in_ = gen.n_features_in_
+        self.n_train_ = gen.n_train_
+        self.fit_seed_ = seed
+        self.params_ = gen.params_
+        self._sample_key_ = np.asarray(key_from_seed(seed))
+        self._n_sample_calls_ = 0
+        self.summary_: dict[str, Any] = {}
+        return self
+
+    def _make_space(self, space: str):
+        gen = self.generator_
+        latent = hasattr(gen, "encode")
+        if space == "latent" and not latent:
+            raise InvalidParameterError(
+                f"space='latent' needs a generator with a latent space (vae); got {gen.name}"
+            )
+        if space == "latent" or (space == "auto" and latent):
+            return LatentSpace(gen)
+        return DataSpace(gen, scale=self.data_scale)
+
+    def _records_to_avoid(self, data, hp) -> Any:
+        """The records in the user's form: avoid set plus training records lacking the attribute."""
+        from .spaces import select_records, user_records
+
+        parts = []
+        if hp["avoid"] is not None:
+            parts.append(data if isinstance(hp["avoid"], str) else hp["avoid"])
+        if self.predicate_ is not None:
+            rows = user_records(data)
+            keep = np.array([not bool(self.predicate_(r)) for r in rows], dtype=bool)
+            if keep.all():
+                raise SamplingError(
+                    "no training record has the required attribute, so nothing is left to sample from"
+                )
+            self.share_with_attribute_ = float(1.0 - keep.mean())
+            parts.append(select_records(data, keep))
+        return parts
+
+    # -- sampling -------------------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int | None = None):
+        n = check_n(n)
+        return self._concat(list(self.iter_sample(n, seed=seed, chunk_rows=n)))
+
+    def sample_matrix(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        n = check_n(n)
+        key = self._next_key(seed)
+        return np.concatenate([m for m, _ in self._accepted(key, n)])[:n]
+
+    def iter_sample(self, n: int, *, seed: int | None = None, chunk_rows: int = 65536):
+        """Accepted rows in chunks; the same rows for a seed whatever ``chunk_rows``."""
+        n = check_n(n)
+        chunk_rows = check_n(chunk_rows, "chunk_rows")
+        key = self._next_key(seed)
+        pending: list[np.ndarray] = []
+        have = 0
+        for matrix, _ in self._accepted(key, n):
+            pending.append(matrix)
+            have += len(matrix)
+            while have >= chunk_rows:
+                block = np.concatenate(pending)
+                yield self.vectoriser_.inverse_transform(block[:chunk_rows])
+                pending, have = [block[chunk_rows:]], have - chunk_rows
+        if have:
+            yield self.vectoriser_.inverse_transform(np.concatenate(pending))
+
+    def _accepted(self, key, n: int):
+        """Yield (accepted rows in the vectorised space, their count) until n rows are found."""
+        import jax
+
+        self._check_fitted()
+        found, drawn, passed, tries, block = 0, 0, 0, 0, 0
+        nearest_seen = math.inf
+        rate = None
+        while found < n:
+            if tries >= self.max_tries:
+                self._record_summary(n, found, drawn, nearest_seen, passed)
+                raise SamplingError(
+                    f"found {found} of {n} rows after {tries} batches ({drawn} candidates, "
+                    f"acceptance {passed / max(drawn, 1):.3%}); raise max_tries or alpha, lower the "
+                    "threshold, or relax require"
+                )
+            n_blocks = self._blocks_for(n - found, rate)
+            for b in range(block, block + n_blocks):
+                cand = self.space_.candidates(key, b)
+                dist = self.space_.distances(cand)
+                ok = dist > self.threshold_
+                if len(dist):
+                    nearest_seen = min(nearest_seen, float(dist.min()))
+                rows = self.space_.to_matrix(jax.random.fold_in(key, b), cand, ok)
+                if self.check_output and self.predicate_ is not None and len(rows):
+                    good = np.array([bool(self.predicate_(r)) for r in _user_rows(self.vectoriser_, rows)])
+                    rows = rows[good]
+                drawn += len(cand)
+                passed += len(rows)
+                take = rows[: n - found]
+                found += len(take)
+                if len(take):
+                    yield take, len(take)
+                if found >= n:
+                    break
+            block += n_blocks
+            tries += 1
+            rate = passed / drawn if drawn else None
+        self._record_summary(n, found, drawn, nearest_seen, passed)
+
+    def _blocks_for(self, missing: int, rate: float | None) -> int:
+        """Blocks in the next batch: enough for the missing rows at the rate seen so far (capped)."""
+        if rate is None:
+            want = missing * 2
+        else:
+            want = missing / max(rate, 1e-4) * 1.2
+        cap = max(1, self.max_batch // BLOCK_ROWS)
+        return int(min(cap, max(1, math.ceil(want / BLOCK_ROWS))))
+
+    def _record_summary(self, n, found, drawn, nearest, passed) -> None:
+        self.acceptance_rate_ = passed / drawn if drawn else float("nan")
+        self.summary_ = {
+            "requested": int(n),
+            "accepted": int(found),
+            "candidates": int(drawn),
+            "acceptance_rate": self.acceptance_rate_,
+            "threshold": self.threshold_,
+            "nearest_distance_seen": nearest,
+            "space": self.space_.kind,
+            "records_avoided": int(self.n_avoided_),
+        }
+
+    def _concat(self, parts):
+        import pandas as pd
+
+        if isinstance(parts[0], pd.DataFrame):
+            return pd.concat(parts, ignore_index=True)
+        if isinstance(parts[0], list):
+            return [s for p in parts for s in p]
+        return np.concatenate(parts)
+
+    # -- scoring and persistence ----------------------------------------------------------------
+    def score_samples(self, data) -> np.ndarray:
+        """The wrapped generator's log density (the filter does not renormalise it)."""
+        self._check_fitted()
+        return self.generator_.score_samples(data)
+
+    def training_summary(self) -> dict[str, Any]:
+        return {**self.generator_.training_summary(), "threshold": self.threshold_,
+                "records_avoided": int(self.n_avoided_), "space": self.space_.kind}
+
+    def save(self, path) -> None:
+        from .._version import __version__
+        from ..io import write_model_file
+
+        self._check_fitted()
+        require = self.require
+        if callable(require):
+            if self.check_output:
+                raise InvalidParameterError(
+                    "cannot save a sampler whose require is a Python callable with check_output=True; "
+                    "give require as an expression string"
+                )
+            warnings.warn("require is a Python callable and is not saved; the records it excluded are",
+                          UserWarning, stacklevel=2)
+            require = None
+        inner = self.generator_
+        hp = {k: getattr(self, k) for k in self.hyperparameters if k not in ("avoid", "require")}
+        config = {
+            "synthgen_version": __version__,
+            "generator": self.name,
+            "hyperparameters": {**hp, "require": require},
+            "inner": {"generator": inner.name, "hyperparameters": inner._hyperparameters_for_file()},
+            "vectoriser": inner.vectoriser_.name,
+            "training": self.training_summary(),
+        }
+        trees = {
+            "params": inner.params_,
+            "state": inner._get_state(),
+            "vectoriser": inner.vectoriser_.get_state(),
+            "sampler": {"threshold": self.threshold_, "space": self.space_.get_state(),
+                        "n_sample_calls": int(self._n_sample_calls_), "fit_seed": int(self.fit_seed_),
+                        "sample_key": np.asarray(self._sample_key_)},
+        }
+        write_model_file(path, config, trees)
+
+    @classmethod
+    def _from_file(cls, config: dict, trees: dict) -> "RejectionSampler":
+        from ..registry import get_generator_class
+
+        inner_cfg = config["inner"]
+        inner_cls = get_generator_class(inner_cfg["generator"])
+        inner = inner_cls._from_file(
+            {"hyperparameters": inner_cfg["hyperparameters"], "vectoriser": config["vectoriser"]}, trees
+        )
+        hp = dict(config["hyperparameters"])
+        obj = cls(inner, **hp)
+        obj.generator_ = inner
+        obj.predicate_ = as_predicate(hp.get("require"))
+        state = trees["sampler"]
+        space_state = state["space"]
+        obj.space_ = (LatentSpace if space_state["kind"] == "latent" else DataSpace)(inner)
+        obj.space_.set_state(space_state)
+        obj.threshold_ = float(state["threshold"])
+        obj.n_avoided_ = obj.space_.n_records
+        obj.vectoriser_ = inner.vectoriser_
+        obj.n_features_in_, obj.n_train_ = inner.n_features_in_, inner.n_train_
+        obj.fit_seed_ = int(state["fit_seed"])
+        obj.params_ = inner.params_
+        obj._sample_key_ = np.asarray(state["sample_key"], dtype=np.uint32)
+        obj._n_sample_calls_ = int(state["n_sample_calls"])
+        obj.summary_ = {}
+        return obj
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "space_"):
+            raise NotFittedError("this rejection sampler is not fitted yet; call fit first")
+
+
+def chi_threshold(alpha: float, d: int) -> float:
+    """The distance a d-dimensional standard normal draw exceeds with probability ``alpha``."""
+    from scipy.stats import chi2
+
+    return float(np.sqrt(chi2.ppf(1.0 - alpha, d)))
+
+
+def _user_rows(vectoriser, rows: np.ndarray):
+    from .spaces import user_records
+
+    return user_records(vectoriser.inverse_transform(rows))
