@@ -1,0 +1,219 @@
+"""Training of the VAE: a jitted epoch in ``lax.scan``, Adam with a cosine schedule,
+a KL warm-up, a validation split and early stopping that keeps the best weights.
+
+Every jitted function takes the architecture and the optimiser settings as static
+arguments (hashable tuples), so two fits of the same shape share one compilation.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..errors import InvalidParameterError
+from ._vae_nets import Arch, init_net, neg_elbo_terms
+
+
+class TrainConfig(NamedTuple):
+    """Static settings of one fit (hashable: part of the jit cache key)."""
+
+    batch_size: int
+    n_batches: int
+    learning_rate: float
+    total_steps: int
+    clip_norm: float = 10.0
+    final_lr_fraction: float = 0.1
+
+
+class TrainResult(NamedTuple):
+    net: dict
+    train_loss: np.ndarray  # (epochs run,)
+    val_loss: np.ndarray  # (epochs run,), NaN without a validation split
+    best_epoch: int  # 0-based epoch whose weights were kept
+    n_epochs: int
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+    """Adam on a cosine-decayed learning rate, after clipping the global gradient norm."""
+    schedule = optax.cosine_decay_schedule(
+        cfg.learning_rate, max(1, cfg.total_steps), alpha=cfg.final_lr_fraction
+    )
+    return optax.chain(optax.clip_by_global_norm(cfg.clip_norm), optax.adam(schedule))
+
+
+def _loss(net, arch: Arch, xs, key, beta):
+    eps = jax.random.normal(key, (xs.shape[0], arch.latent_dim), xs.dtype)
+    nll, kl = neg_elbo_terms(net, arch, xs, eps)
+    return jnp.mean(nll + beta * kl)
+
+
+@partial(jax.jit, static_argnames=("arch", "cfg"))
+def init_state(key, *, arch: Arch, cfg: TrainConfig):
+    """Initial network parameters and optimiser state."""
+    net = init_net(key, arch)
+    return net, make_optimizer(cfg).init(net)
+
+
+@partial(jax.jit, static_argnames=("arch", "cfg"))
+def run_epoch(net, opt_state, key, xs, beta, *, arch: Arch, cfg: TrainConfig):
+    """One pass over a shuffle of ``xs`` in ``cfg.n_batches`` batches (the remainder is dropped)."""
+    tx = make_optimizer(cfg)
+    k_perm, k_noise = jax.random.split(key)
+    used = cfg.n_batches * cfg.batch_size
+    order = jax.random.permutation(k_perm, xs.shape[0])[:used].reshape(cfg.n_batches, cfg.batch_size)
+    keys = jax.random.split(k_noise, cfg.n_batches)
+
+    def step(carry, batch):
+        p, s = carry
+        idx, k = batch
+        loss, grads = jax.value_and_grad(_loss)(p, arch, xs[idx], k, beta)
+        updates, s = tx.update(grads, s, p)
+        return (optax.apply_updates(p, updates), s), loss
+
+    (net, opt_state), losses = jax.lax.scan(step, (net, opt_state), (order, keys))
+    return net, opt_state, jnp.mean(losses)
+
+
+@partial(jax.jit, static_argnames=("arch",))
+def mean_objective(net, xs, eps, beta, *, arch: Arch):
+    """Mean negative (beta-weighted) ELBO of ``xs`` with fixed draws ``eps`` (n, latent)."""
+    nll, kl = neg_elbo_terms(net, arch, xs, eps)
+    return jnp.mean(nll + beta * kl)
+
+
+def split_validation(key, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and validation parts (validation empty when too small)."""
+    perm = np.asarray(jax.random.permutation(key, n))
+    n_val = int(round(fraction * n))
+    if n_val < 1 or n - n_val < 2:
+        return np.sort(perm), perm[:0]
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def auto_batch_size(n_train: int) -> int:
+    """About 16 gradient steps per epoch, in batches of 16 to 256 rows."""
+    return int(min(256, max(16, n_train // 16)))
+
+
+def train_config(n_train: int, hp: dict) -> TrainConfig:
+    batch = auto_batch_size(n_train) if hp["batch_size"] == "auto" else hp["batch_size"]
+    batch = min(batch, n_train)
+    n_batches = n_train // batch
+    return TrainConfig(batch, n_batches, float(hp["learning_rate"]), n_batches * hp["epochs"])
+
+
+def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
+    """Fit the network to standardised rows ``xs``; returns the kept weights and the history."""
+    k_split, k_init, k_epochs, k_val = jax.random.split(key, 4)
+    tr, va = split_validation(k_split, xs.shape[0], hp["validation_fraction"])
+    x_train = xs[tr]
+    x_val = xs[va] if len(va) else None
+    cfg = train_config(len(tr), hp)
+    net, opt_state = init_state(k_init, arch=arch, cfg=cfg)
+    eps_val = jax.random.normal(k_val, (len(va), arch.latent_dim), jnp.float32)
+    stopper = _EarlyStopping(hp["patience"], hp["kl_warmup"])
+    train_hist: list[float] = []
+    val_hist: list[float] = []
+    with _progress(hp["verbose"], hp["epochs"]) as bar:
+        for epoch in range(hp["epochs"]):
+            beta = _beta_at(epoch, hp["beta"], hp["kl_warmup"])
+            net, opt_state, loss = run_epoch(
+                net, opt_state, jax.random.fold_in(k_epochs, epoch), x_train,
+                jnp.float32(beta), arch=arch, cfg=cfg,
+            )
+            train_hist.append(float(loss))
+            val = math.nan
+            if x_val is not None:
+                val = float(mean_objective(net, x_val, eps_val, jnp.float32(hp["beta"]), arch=arch))
+            val_hist.append(val)
+            if _diverged(train_hist[-1], 0.0 if x_val is None else val, epoch, stopper):
+                break
+            stop = stopper.update(epoch, val, net) if x_val is not None else False
+            bar.advance(epoch, train_hist[-1], val, stop)
+            if stop:
+                break
+    kept = stopper.best_net if stopper.best_net is not None else net
+    best = stopper.best_epoch if stopper.best_net is not None else len(train_hist) - 1
+    return TrainResult(kept, np.asarray(train_hist), np.asarray(val_hist), best, len(train_hist))
+
+
+def _beta_at(epoch: int, beta: float, warmup: int) -> float:
+    """KL weight in ``epoch`` (0-based): a linear ramp over ``warmup`` epochs, then ``beta``."""
+    if warmup <= 0:
+        return beta
+    return beta * min(1.0, (epoch + 1) / warmup)
+
+
+def _diverged(loss: float, val: float, epoch: int, stopper: "_EarlyStopping") -> bool:
+    """True when the loss stopped being finite but earlier weights can be kept; raise if none can."""
+    if math.isfinite(loss) and math.isfinite(val):
+        return False
+    if stopper.best_net is None:
+        raise InvalidParameterError(
+            f"training diverged (the loss is not finite at epoch {epoch + 1}); "
+            "lower learning_rate or raise batch_size"
+        )
+    return True
+
+
+class _EarlyStopping:
+    """Track the best validation loss after the KL warm-up; say when patience runs out."""
+
+    def __init__(self, patience: int | None, warmup: int):
+        self.patience, self.warmup = patience, warmup
+        self.best_loss = math.inf
+        self.best_net = None
+        self.best_epoch = -1
+        self.wait = 0
+
+    def update(self, epoch: int, val: float, net) -> bool:
+        if epoch + 1 < self.warmup:
+            return False
+        if val < self.best_loss:
+            self.best_loss, self.best_net, self.best_epoch, self.wait = val, net, epoch, 0
+            return False
+        self.wait += 1
+        return self.patience is not None and self.wait >= self.patience
+
+
+class _Bar:
+    """A rich progress bar on stderr showing the running losses."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]vae[/] epoch"), MofNCompleteColumn(), BarColumn(),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self.task = self.progress.add_task("fit", total=total, info="")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def advance(self, epoch: int, loss: float, val: float, stopped: bool) -> None:
+        info = f"loss {loss:.4g}" + ("" if math.isnan(val) else f"  val {val:.4g}")
+        total = epoch + 1 if stopped else None
+        self.progress.update(self.task, completed=epoch + 1, total=total, info=info)
+
+
+class _Quiet:
+    def advance(self, epoch: int, loss: float, val: float, stopped: bool) -> None:
+        pass
+
+
+def _progress(verbose: bool, total: int):
+    return _Bar(total) if verbose else nullcontext(_Quiet())

@@ -1,0 +1,247 @@
+"""The variational autoencoder generator (flax + optax), with one likelihood per data block.
+
+An encoder MLP maps a vectorised row to a diagonal Gaussian posterior over ``latent_dim``
+variables; a decoder MLP maps a latent point back to the parameters of every block the
+vectoriser describes: a Gaussian (mean and log-variance) per continuous feature, a softmax
+per categorical block, a Bernoulli per binary flag.  Training maximises the ELBO with Adam
+on mini-batches, each epoch one jitted ``lax.scan``; a validation split drives early
+stopping and the best weights are kept.  New rows decode draws from the N(0, I) prior.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._params import AnyOf, Bool, Check, Choice, Float, Int, Optional, Param
+from ..base import Generator
+from ..errors import InvalidDataError, ModelFileError
+from . import _vae_nets as nets
+from ._vae_train import train
+
+#: Draws of the latent variable shared by every row when scoring (so a row's score
+#: never depends on the rows scored with it).
+ELBO_DRAWS = 16
+_SCORE_SEED = 20240611
+DECODE_CHUNK = 8192
+_HIDDEN_MIN, _HIDDEN_MAX = 64, 256
+
+
+def _check_hidden(v):
+    if isinstance(v, str):
+        if v == "auto":
+            return v
+        raise ValueError
+    if not isinstance(v, (list, tuple)) or not v:
+        raise TypeError
+    return tuple(Int(1).check(w) for w in v)
+
+
+def auto_hidden(n_features: int) -> tuple[int, int]:
+    """Two hidden layers of a power-of-two width near twice the input, within [64, 256]."""
+    width = 1 << max(0, (2 * n_features - 1).bit_length())
+    width = int(min(_HIDDEN_MAX, max(_HIDDEN_MIN, width)))
+    return (width, width)
+
+
+def standardisation(X: np.ndarray, layout: nets.Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Shift and scale that standardise each continuous column (identity elsewhere)."""
+    shift = np.zeros(layout.n_features, np.float32)
+    scale = np.ones(layout.n_features, np.float32)
+    cont = list(layout.continuous)
+    if cont:
+        Xc = np.asarray(X, np.float64)[:, cont]
+        sd = Xc.std(axis=0)
+        shift[cont] = Xc.mean(axis=0)
+        scale[cont] = np.where(sd > 0, sd, 1.0)
+    return shift, scale
+
+
+class VAEGenerator(Generator):
+    """Variational autoencoder with block-wise likelihoods; see ``docs/generators/vae.md``."""
+
+    name = "vae"
+    hyperparameters = {
+        "latent_dim": Param(16, Int(1), "size of the latent space (2 for plots)"),
+        "hidden": Param("auto", Check(_check_hidden, "'auto' or a non-empty list of positive ints"),
+                        "hidden layer widths of the encoder (the decoder mirrors them)"),
+        "epochs": Param(300, Int(1), "most passes over the training rows"),
+        "batch_size": Param("auto", AnyOf(Choice("auto"), Int(1), desc="'auto' or a positive int"),
+                            "rows per gradient step; 'auto': n_train / 16 within [16, 256]"),
+        "learning_rate": Param(2e-3, Float(0, low_open=True), "Adam's initial step size (cosine decay)"),
+        "beta": Param(1.0, Float(0, low_open=True), "weight of the KL term"),
+        "kl_warmup": Param(10, Int(0), "epochs over which the KL weight rises from 0 to beta"),
+        "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
+                                     "share of rows held out for early stopping (0: none)"),
+        "patience": Param(25, Optional(Int(1)), "epochs without a better validation loss before stopping"),
+        "sample_mode": Param("sample", Choice("sample", "mode"),
+                             "draw each block from its distribution, or take its most likely value"),
+        "n_importance": Param(0, Int(0), "score_samples: 0 for the ELBO, k > 0 for an "
+                              "importance-weighted log p(x) with k draws"),
+        "verbose": Param(True, Bool(), "show a progress bar on stderr while fitting"),
+    }
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _fit(self, key, X, hp: dict[str, Any]):
+        layout = nets.layout_from_blocks(self.vectoriser_.blocks_)
+        hidden = auto_hidden(layout.n_features) if hp["hidden"] == "auto" else hp["hidden"]
+        self.arch_ = nets.Arch(layout, tuple(hidden), hp["latent_dim"])
+        shift, scale = standardisation(np.asarray(X), layout)
+        xs = (jnp.asarray(X, jnp.float32) - shift) / scale
+        result = train(key, xs, self.arch_, hp)
+        self.history_ = {"train_loss": result.train_loss, "val_loss": result.val_loss}
+        self.best_epoch_ = int(result.best_epoch)
+        self.n_epochs_ = int(result.n_epochs)
+        return nets.VAEParams(result.net, jnp.asarray(shift), jnp.asarray(scale))
+
+    def training_summary(self) -> dict[str, Any]:
+        out = super().training_summary()
+        val = self.history_["val_loss"]
+        out.update(
+            epochs_run=self.n_epochs_,
+            best_epoch=self.best_epoch_ + 1,
+            final_train_loss=float(self.history_["train_loss"][-1]),
+            best_val_loss=None if np.isnan(val).all() else float(val[self.best_epoch_]),
+            hidden=list(self.arch_.hidden),
+            latent_dim=self.arch_.latent_dim,
+        )
+        return out
+
+    # -- sampling -------------------------------------------------------------------------------
+    def _mode(self) -> str:
+        return self.param_table()["sample_mode"].rule("sample_mode", self.sample_mode)
+
+    def _sampler(self):
+        return partial(nets.sample_rows, arch=self.arch_, mode=self._mode())
+
+    def _sample_blocks(self, keys):
+        from ..base import _vmapped_sampler
+
+        fn = self._jitted(f"_blocks_{self._mode()}", lambda: _vmapped_sampler(self._sampler()))
+        return fn(keys, self.params_)
+
+    # -- scoring --------------------------------------------------------------------------------
+    def score_samples(self, data, *, n_importance: int | None = None) -> np.ndarray:
+        """Log density of each row (higher is more typical), in the data's units.
+
+        With ``n_importance`` 0 (the default unless the hyperparameter says otherwise) the
+        score is the ELBO, a lower bound on log p(x); with ``k > 0`` it is the
+        importance-weighted estimate ``log mean_k p(x, z_k) / q(z_k | x)``, tighter as k grows.
+        """
+        k = self._n_importance(n_importance)
+        X = self._transform_for_scoring(data)
+        if k == 0:
+            eps = self._score_eps(ELBO_DRAWS, "elbo")
+            return self._chunked("elbo", partial(nets.elbo_rows, arch=self.arch_, eps=eps), X)
+        eps = self._score_eps(k, "iw")
+        return self._chunked(f"iw{k}", partial(nets.iw_log_prob_rows, arch=self.arch_, eps=eps), X)
+
+    def reconstruction_error(self, data) -> np.ndarray:
+        """Per row, -log p(x | z) at the encoder's mean z: high for rows the model cannot rebuild."""
+        X = self._transform_for_scoring(data)
+        return self._chunked("recon", partial(nets.reconstruction_nll_rows, arch=self.arch_), X)
+
+    def _n_importance(self, n_importance) -> int:
+        value = self.n_importance if n_importance is None else n_importance
+        return self.param_table()["n_importance"].rule("n_importance", value)
+
+    def _score_eps(self, k: int, kind: str):
+        key = jax.random.fold_in(jax.random.PRNGKey(_SCORE_SEED), k + (0 if kind == "elbo" else 1 << 20))
+        return jax.random.normal(key, (k, self.arch_.latent_dim), jnp.float32)
+
+    # -- latent space ---------------------------------------------------------------------------
+    def encode(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mean, log_var)`` of each row, each ``(n, latent_dim)``."""
+        X = self._transform_for_scoring(data)
+        out = self._chunked("encode", partial(nets.encode_rows, arch=self.arch_), X)
+        return out[:, : self.arch_.latent_dim], out[:, self.arch_.latent_dim:]
+
+    @property
+    def latent_dim_(self) -> int:
+        """Size of the fitted latent space."""
+        self._check_fitted()
+        return self.arch_.latent_dim
+
+    def decode_matrix(self, z, *, mode: str | None = None, key=None, seed: int | None = None) -> np.ndarray:
+        """Latent points -> vectorised rows (one-hot rows for categorical blocks).
+
+        ``mode`` ``"sample"`` draws every block from its distribution (with the JAX ``key``,
+        else ``seed``, else the generator's own sequence); ``"mode"`` takes each block's most
+        likely value; ``"probs"`` gives each block's parameters (the Gaussian mean, the softmax
+        probabilities, the Bernoulli probability).  ``None`` follows ``sample_mode``.
+        """
+        mode = Choice("probs", "mode", "sample")("mode", self._mode() if mode is None else mode)
+        Z = self._check_latent(z)
+        fn = self._jitted(f"decode_{mode}",
+                          lambda: jax.jit(partial(nets.decode_rows, arch=self.arch_, mode=mode)))
+        if mode != "sample":
+            key = jax.random.PRNGKey(0)
+        elif key is None:
+            key = self._next_key(seed)
+        out = []
+        for i, start in enumerate(range(0, len(Z), DECODE_CHUNK)):
+            part = jnp.asarray(Z[start:start + DECODE_CHUNK])
+            out.append(np.asarray(fn(jax.random.fold_in(jnp.asarray(key), i), self.params_, part)))
+        return np.concatenate(out)
+
+    def decode(self, z, *, mode: str = "mode", key=None, seed: int | None = None):
+        """Latent points -> rows in the form ``fit`` was given (each block's most likely value by default)."""
+        mode = Choice("mode", "sample")("mode", mode)
+        return self.vectoriser_.inverse_transform(self.decode_matrix(z, mode=mode, key=key, seed=seed))
+
+    def reconstruct(self, data):
+        """Encode each row to its posterior mean and decode its most likely value."""
+        mean, _ = self.encode(data)
+        return self.decode(mean, mode="mode")
+
+    def _check_latent(self, z) -> np.ndarray:
+        self._check_fitted()
+        Z = np.asarray(z, dtype=np.float32)
+        if Z.ndim != 2 or Z.shape[1] != self.arch_.latent_dim or len(Z) == 0:
+            raise InvalidDataError(
+                f"z must be a non-empty (n, {self.arch_.latent_dim}) array of latent points; "
+                f"got shape {Z.shape}"
+            )
+        if not np.isfinite(Z).all():
+            raise InvalidDataError("z has NaN or infinite values")
+        return Z
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        lay = self.arch_.layout
+        return {
+            "layout": {
+                "n_features": lay.n_features,
+                "continuous": list(lay.continuous),
+                "binary": list(lay.binary),
+                "categorical": [list(ab) for ab in lay.categorical],
+            },
+            "hidden": list(self.arch_.hidden),
+            "latent_dim": self.arch_.latent_dim,
+            "history": {k: np.asarray(v) for k, v in self.history_.items()},
+            "best_epoch": self.best_epoch_,
+            "n_epochs": self.n_epochs_,
+        }
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        lay = extra["layout"]
+        layout = nets.Layout(
+            int(lay["n_features"]), tuple(int(i) for i in lay["continuous"]),
+            tuple(int(i) for i in lay["binary"]),
+            tuple((int(a), int(b)) for a, b in lay["categorical"]),
+        )
+        self.arch_ = nets.Arch(layout, tuple(int(h) for h in extra["hidden"]), int(extra["latent_dim"]))
+        self.history_ = {k: np.asarray(v) for k, v in extra["history"].items()}
+        self.best_epoch_ = int(extra["best_epoch"])
+        self.n_epochs_ = int(extra["n_epochs"])
+
+    @classmethod
+    def _from_file(cls, config: dict, trees: dict) -> "VAEGenerator":
+        obj = super()._from_file(config, trees)
+        if nets.layout_from_blocks(obj.vectoriser_.blocks_) != obj.arch_.layout:
+            raise ModelFileError("the model file's network layout does not match its vectoriser")
+        return obj
