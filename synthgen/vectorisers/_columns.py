@@ -1,0 +1,449 @@
+"""One codec per kind of table column: how a column becomes matrix columns and comes back.
+
+Every codec is fitted on one pandas Series and then maps it to a few float columns
+(``encode``) and back (``decode``); its state is JSON values and numpy arrays only.
+A column with gaps (and some values) gets a missing-indicator feature, except a
+categorical column, where a gap is its own one-hot slot.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidDataError
+from . import _dtypes as dt
+from ._scalers import fit_scaling, scale, scaled_fill, unscale
+
+KINDS = ("continuous", "integer", "categorical", "boolean", "datetime", "constant")
+MISSING = "<missing>"
+OTHER = "<other>"
+
+#: Candidate resolutions of a date-time column, in nanoseconds (day ... nanosecond).
+_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+# kind -> dtype families it accepts
+_ACCEPTS = {
+    "continuous": ("int", "float"),
+    "integer": ("int", "float"),
+    "datetime": ("datetime", "timedelta"),
+    "categorical": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+    "boolean": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+    "constant": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+}
+
+
+def infer_kind(series: pd.Series) -> str:
+    """The kind a column is given when none is named for it."""
+    fam = dt.family(series.dtype)
+    if fam == "other":
+        raise InvalidDataError(
+            f"column {series.name!r} has dtype {series.dtype}, which a TableVectoriser cannot "
+            "model; convert it to numbers, strings, booleans or date-times"
+        )
+    if series.nunique(dropna=True) <= 1:
+        return "constant"
+    return {"bool": "boolean", "datetime": "datetime", "timedelta": "datetime", "int": "integer",
+            "float": "continuous"}.get(fam, "categorical")
+
+
+def check_kind(series: pd.Series, kind: str) -> None:
+    """Refuse a named kind the column's dtype or values cannot take."""
+    fam = dt.family(series.dtype)
+    if fam not in _ACCEPTS[kind]:
+        raise InvalidDataError(
+            f"column {series.name!r} (dtype {series.dtype}) cannot be {kind}; that kind takes "
+            f"{', '.join(_ACCEPTS[kind])} columns"
+        )
+    distinct = series.nunique(dropna=True)
+    if (kind == "boolean" and distinct > 2) or (kind == "constant" and distinct > 1):
+        raise InvalidDataError(
+            f"column {series.name!r} cannot be {kind}: it has {distinct} distinct values"
+        )
+
+
+class Codec:
+    """Base of the column codecs: subclasses define ``_fit``, ``_encode``, ``_decode``."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, name: str, spec: dict, options: dict):
+        self.name, self.spec, self.options = name, spec, options
+        self.gaps = False
+
+    # -- public -----------------------------------------------------------------------------
+    def fit(self, series: pd.Series) -> "Codec":
+        missing = series.isna().to_numpy()
+        self.gaps = bool(missing.any() and not missing.all())
+        self._fit(series, missing)
+        return self
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        """The column's features, shape ``(n, width)``, float64."""
+        missing = series.isna().to_numpy()
+        parts = self._encode(series, missing)
+        if self.has_indicator:
+            parts.append(missing.astype(np.float64))
+        return np.column_stack(parts) if parts else np.empty((len(series), 0))
+
+    def decode(self, Z: np.ndarray, row_hash: np.ndarray | None) -> pd.Series:
+        """The column from its features (one row per row of ``Z``)."""
+        missing = np.zeros(len(Z), dtype=bool)
+        if self.has_indicator:
+            missing = Z[:, -1] >= 0.5
+            Z = Z[:, :-1]
+        return self._decode(Z, missing, row_hash)
+
+    @property
+    def has_indicator(self) -> bool:
+        return self.gaps and self.kind != "categorical"
+
+    def layout(self) -> list[tuple[str, str, list[str]]]:
+        """``(block name, block kind, feature names)`` for each block, in order."""
+        out = self._layout()
+        if self.has_indicator:
+            label = f"{self.name}={MISSING}"
+            out.append((label, "binary", [label]))
+        return out
+
+    def get_state(self) -> dict:
+        return {"gaps": self.gaps, **self._get_state()}
+
+    def set_state(self, state: dict) -> "Codec":
+        self.gaps = bool(state["gaps"])
+        self._set_state(state)
+        return self
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _check_no_new_gaps(self, missing: np.ndarray) -> None:
+        if missing.any() and not self.gaps:
+            raise InvalidDataError(
+                f"column {self.name!r} has missing values, but had none when the vectoriser "
+                "was fitted"
+            )
+
+    def _values(self) -> pd.Index:
+        return dt.from_json_values(self.values, dt.value_dtype(self.spec))
+
+
+class NumericCodec(Codec):
+    """A continuous or integer column: one scaled feature (plus an indicator for gaps)."""
+
+    kind = "continuous"
+
+    def _fit(self, series, missing):
+        x = dt.numbers_of(series, self.name)[~missing]
+        self.scaling = fit_scaling(self._method(), x, n_quantiles=self.options["n_quantiles"])
+        self.fill = scaled_fill(self.scaling, x)
+        self.lo = float(x.min()) if x.size else 0.0
+        self.hi = float(x.max()) if x.size else 0.0
+
+    def _method(self) -> str:
+        return self.options["scalers"].get(self.name, self.options["continuous"])
+
+    def _encode(self, series, missing):
+        self._check_no_new_gaps(missing)
+        z = scale(self.scaling, dt.numbers_of(series, self.name))
+        z[missing] = self.fill
+        return [z]
+
+    def _decode(self, Z, missing, row_hash):
+        x = unscale(self.scaling, Z[:, 0])
+        if self.kind == "integer":
+            x = np.clip(np.rint(x), self.lo, self.hi)
+        x[missing] = np.nan
+        dtype = dt.restore_dtype(self.spec)
+        if dt.family(dtype) == "int" and isinstance(dtype, np.dtype) and not missing.any():
+            return pd.Series(x.astype(dtype))
+        return pd.Series(x).astype(dtype)
+
+    def _layout(self):
+        return [(self.name, "continuous", [self.name])]
+
+    def _get_state(self):
+        return {"scaling": self.scaling, "fill": self.fill, "lo": self.lo, "hi": self.hi}
+
+    def _set_state(self, state):
+        self.scaling = dict(state["scaling"])
+        self.fill, self.lo, self.hi = float(state["fill"]), float(state["lo"]), float(state["hi"])
+
+
+class IntegerCodec(NumericCodec):
+    """An integer column: scaled like a continuous one; decoded values are rounded and clipped."""
+
+    kind = "integer"
+
+
+class DatetimeCodec(Codec):
+    """Date-times or durations: a scaled number, decoded at the column's resolution and range."""
+
+    kind = "datetime"
+
+    def _fit(self, series, missing):
+        ints = dt.time_ints(series)[~missing]
+        self.lo = int(ints.min()) if ints.size else 0
+        self.hi = int(ints.max()) if ints.size else 0
+        self.step = _resolution(ints - self.lo, dt.time_unit(series.dtype))
+        offsets = (ints - self.lo).astype(np.float64)
+        method = self.options["scalers"].get(self.name, self.options["continuous"])
+        self.scaling = fit_scaling(method, offsets, n_quantiles=self.options["n_quantiles"])
+        self.fill = scaled_fill(self.scaling, offsets)
+
+    def _encode(self, series, missing):
+        self._check_no_new_gaps(missing)
+        try:
+            series = series.astype(dt.restore_dtype(self.spec))
+        except (TypeError, ValueError) as exc:
+            raise InvalidDataError(
+                f"column {self.name!r} must hold {self.spec['name']} values ({exc})"
+            ) from None
+        z = scale(self.scaling, (dt.time_ints(series) - self.lo).astype(np.float64))
+        z[missing] = self.fill
+        return [z]
+
+    def _decode(self, Z, missing, row_hash):
+        offsets = unscale(self.scaling, Z[:, 0])
+        top = (self.hi - self.lo) // self.step
+        k = np.clip(np.rint(offsets / self.step), 0, top).astype(np.int64)
+        ints = self.lo + k * self.step
+        ints[missing] = dt.NAT
+        dtype = dt.restore_dtype(self.spec)
+        return pd.Series(dt.time_values(ints, dtype)).astype(dtype)
+
+    def _layout(self):
+        return [(self.name, "continuous", [self.name])]
+
+    def _get_state(self):
+        return {"scaling": self.scaling, "fill": self.fill, "lo": self.lo, "hi": self.hi,
+                "step": self.step}
+
+    def _set_state(self, state):
+        self.scaling = dict(state["scaling"])
+        self.fill = float(state["fill"])
+        self.lo, self.hi, self.step = int(state["lo"]), int(state["hi"]), int(state["step"])
+
+
+def _resolution(offsets: np.ndarray, unit: str) -> int:
+    """The coarsest of day/hour/minute/second/ms/us/ns that every offset is a multiple of."""
+    per = _NS_PER_UNIT.get(unit, 1)
+    for step_ns in _STEPS_NS:
+        if step_ns % per:
+            continue
+        step = step_ns // per
+        if not np.any(offsets % step):
+            return int(step)
+    return 1
+
+
+class BooleanCodec(Codec):
+    """A two-valued column (bool, boolean, or any column named boolean): one binary feature."""
+
+    kind = "boolean"
+
+    def _fit(self, series, missing):
+        if dt.family(dt.value_dtype(self.spec)) == "bool":
+            self.values = [False, True]
+        else:
+            found = dt.to_json_values(_distinct(series[~missing]), self.name)
+            self.values = (found * 2)[:2] if len(found) < 2 else found
+        flags = self._flags(series[~missing])
+        self.fill = float(flags.mean()) if flags.size else 0.0
+
+    def _flags(self, series) -> np.ndarray:
+        codes = self._values().get_indexer(series.to_numpy(dtype=object))
+        if (codes < 0).any():
+            bad = pd.unique(series.to_numpy(dtype=object)[codes < 0])[:5]
+            raise InvalidDataError(
+                f"column {self.name!r} has values not seen when fitted: {list(bad)!r}"
+            )
+        return (codes == len(self.values) - 1).astype(np.float64)
+
+    def _encode(self, series, missing):
+        self._check_no_new_gaps(missing)
+        z = np.full(len(series), self.fill)
+        z[~missing] = self._flags(series[~missing])
+        return [z]
+
+    def _decode(self, Z, missing, row_hash):
+        codes = np.where(Z[:, 0] >= 0.5, len(self.values) - 1, 0)
+        codes[missing] = -1
+        return dt.build_column(self._values(), codes, self.spec)
+
+    def _layout(self):
+        return [(self.name, "binary", [self.name])]
+
+    def _get_state(self):
+        return {"values": self.values, "fill": self.fill}
+
+    def _set_state(self, state):
+        self.values, self.fill = list(state["values"]), float(state["fill"])
+
+
+class ConstantCodec(Codec):
+    """A column with one value (and perhaps gaps): kept aside; only its gaps reach the matrix."""
+
+    kind = "constant"
+
+    def _fit(self, series, missing):
+        self.values = dt.to_json_values(_distinct(series[~missing]), self.name)
+
+    def _encode(self, series, missing):
+        return []
+
+    def _decode(self, Z, missing, row_hash):
+        codes = np.where(missing, -1, 0) if self.values else np.full(len(Z), -1)
+        return dt.build_column(self._values(), codes, self.spec)
+
+    def _layout(self):
+        return []
+
+    def _get_state(self):
+        return {"values": self.values}
+
+    def _set_state(self, state):
+        self.values = list(state["values"])
+
+
+def _distinct(series: pd.Series) -> pd.Index:
+    """Distinct values in a stable order: sorted when they sort, else as first seen."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        return cats[cats.isin(series.unique())]
+    values = pd.Index(pd.unique(series.to_numpy(dtype=object) if dt.family(series.dtype) == "text"
+                                else series))
+    try:
+        return values.sort_values()
+    except TypeError:
+        return values
+
+
+def row_hash(X: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row's float32 bits: a row's own pseudo-random number."""
+    bits = np.ascontiguousarray(X, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    h = np.full(len(X), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for j in range(bits.shape[1]):
+        h = _mix(h ^ bits[:, j])
+    return h
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser (wrapping uint64 arithmetic)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def salted_uniforms(h: np.ndarray, salt: int) -> np.ndarray:
+    """Uniform numbers in [0, 1) from row hashes, different for each ``salt``."""
+    mixed = _mix(h ^ _mix(np.full(1, salt + 1, dtype=np.uint64)))
+    return (mixed >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+class CategoricalCodec(Codec):
+    """One-hot over the seen categories, with slots for pooled rare categories and for gaps.
+
+    Slots, in order: each kept category, then ``<other>`` (the pooled rare categories) if
+    any were pooled, then ``<missing>`` if the column had gaps.  ``<other>`` decodes to the
+    most frequent pooled category (``decode_other="mode"``) or to a pooled category drawn
+    with its training frequency (``"frequency"``) by a number derived from the row itself.
+    """
+
+    kind = "categorical"
+
+    def _fit(self, series, missing):
+        observed = series[~missing]
+        self.values = dt.to_json_values(_distinct(observed), self.name)
+        codes = self._values().get_indexer(observed.to_numpy(dtype=object))
+        self.counts = np.bincount(codes, minlength=len(self.values)).astype(np.int64)
+        pooled = _pooled(self.counts, len(series), self.options["min_frequency"],
+                         self.options["max_categories"])
+        kept = np.flatnonzero(~pooled)
+        self.slot_of = np.full(len(self.values), len(kept), dtype=np.int64)
+        self.slot_of[kept] = np.arange(len(kept))
+        self.n_kept, self.pooled = len(kept), bool(pooled.any())
+
+    @property
+    def width(self) -> int:
+        return self.n_kept + int(self.pooled) + int(self.gaps)
+
+    def _encode(self, series, missing):
+        codes = self._values().get_indexer(series.to_numpy(dtype=object))
+        unknown = (codes < 0) & ~missing if self.gaps else codes < 0
+        if unknown.any() and self.options["handle_unknown"] == "error":
+            bad = pd.unique(series.to_numpy(dtype=object)[unknown])[:5]
+            raise InvalidDataError(
+                f"column {self.name!r} has categories not seen when fitted: {list(bad)!r} "
+                "(use handle_unknown='ignore' to encode them as all zeros)"
+            )
+        slots = np.where(codes >= 0, self.slot_of[np.maximum(codes, 0)], -1)
+        if self.gaps:
+            slots[missing] = self.width - 1
+        onehot = np.zeros((len(series), self.width))
+        rows = np.flatnonzero(slots >= 0)
+        onehot[rows, slots[rows]] = 1.0
+        return [onehot[:, j] for j in range(self.width)]
+
+    def _decode(self, Z, missing, row_hash):
+        slots = np.argmax(Z, axis=1) if self.width else np.zeros(len(Z), dtype=np.int64)
+        first = np.full(self.width, -1, dtype=np.int64)
+        kept = self.slot_of < self.n_kept
+        first[self.slot_of[kept]] = np.flatnonzero(kept)
+        codes = first[slots] if self.width else np.full(len(Z), -1)
+        if self.pooled:
+            other = slots == self.n_kept
+            codes[other] = self._decode_other(int(other.sum()), row_hash, other)
+        return dt.build_column(self._values(), codes, self.spec)
+
+    def _decode_other(self, n: int, row_hash, rows: np.ndarray) -> np.ndarray:
+        members = np.flatnonzero(self.slot_of == self.n_kept)
+        weights = self.counts[members].astype(np.float64)
+        if self.options["decode_other"] == "mode" or row_hash is None:
+            return np.full(n, members[int(np.argmax(weights))])
+        u = salted_uniforms(row_hash[rows], self.options["salt"])
+        cdf = np.cumsum(weights) / weights.sum()
+        return members[np.minimum(np.searchsorted(cdf, u, side="right"), len(members) - 1)]
+
+    def _layout(self):
+        names = [None] * self.n_kept
+        for code, slot in enumerate(self.slot_of):
+            if slot < self.n_kept:
+                names[slot] = f"{self.name}={self.values[code]}"
+        names += [f"{self.name}={OTHER}"] * int(self.pooled)
+        names += [f"{self.name}={MISSING}"] * int(self.gaps)
+        return [(self.name, "categorical", names)] if names else []
+
+    def _get_state(self):
+        return {"values": self.values, "counts": self.counts, "slot_of": self.slot_of,
+                "n_kept": self.n_kept, "pooled": self.pooled}
+
+    def _set_state(self, state):
+        self.values = list(state["values"])
+        self.counts = np.asarray(state["counts"], dtype=np.int64)
+        self.slot_of = np.asarray(state["slot_of"], dtype=np.int64)
+        self.n_kept, self.pooled = int(state["n_kept"]), bool(state["pooled"])
+
+
+def _pooled(counts: np.ndarray, n_rows: int, min_frequency, max_categories) -> np.ndarray:
+    """Which categories go to the ``<other>`` slot (the rules of scikit-learn's OneHotEncoder)."""
+    pooled = np.zeros(len(counts), dtype=bool)
+    if min_frequency is not None:
+        threshold = min_frequency * n_rows if isinstance(min_frequency, float) else min_frequency
+        pooled = counts < threshold
+    n_slots = int((~pooled).sum()) + int(pooled.any())
+    if max_categories is not None and max_categories < n_slots:
+        keep = max_categories - 1
+        order = np.argsort(counts, kind="mergesort")
+        pooled[order[: len(counts) - keep] if keep else order] = True
+    return pooled
+
+
+CODECS = {c.kind: c for c in (NumericCodec, IntegerCodec, DatetimeCodec, BooleanCodec,
+                              ConstantCodec, CategoricalCodec)}
+
+
+def make_codec(kind: str, name: str, spec: dict, options: dict) -> Codec:
+    """A codec of ``kind`` for the column ``name`` with dtype ``spec``."""
+    return CODECS[kind](name, spec, options)

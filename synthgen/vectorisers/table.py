@@ -1,0 +1,255 @@
+"""The TableVectoriser: a DataFrame of mixed column kinds <-> a float matrix, and back.
+
+Each column is given a kind, inferred from its dtype and values or named in ``kinds``:
+
+==============  ==============================================  ===================
+kind            features                                        block kind
+==============  ==============================================  ===================
+continuous      one scaled number                               ``continuous``
+integer         one scaled number; decoded rounded, in range    ``continuous``
+datetime        one scaled number; decoded at the column's      ``continuous``
+                resolution (day ... ns) and within its range
+categorical     one-hot over the seen categories (+ ``<other>``  ``categorical``
+                for pooled rare ones, + ``<missing>`` for gaps)
+boolean         one 0/1 flag                                    ``binary``
+constant        none: the value is kept aside and restored      (none)
+==============  ==============================================  ===================
+
+A non-categorical column with gaps also gets a missing indicator (a ``binary`` block),
+and its value is imputed (the mean; the median under the quantile scaling) in the
+matrix; a generator learns the indicator jointly with the other columns, so sampled
+rows have gaps at the real rate and in the right company.  ``inverse_transform``
+gives back a DataFrame with the same columns, in the same order, with the same
+dtypes (categories included) and only seen categories.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._params import AnyOf, Choice, Float, Int, Optional, Param, validate
+from ..errors import InvalidDataError, InvalidParameterError
+from . import _dtypes as dt
+from ._columns import KINDS, Codec, infer_kind, check_kind, make_codec, row_hash
+from ._scalers import SCALINGS
+from .base import Block, Vectoriser
+
+_OPTIONS = {
+    "continuous": Param("standard", Choice(*SCALINGS), "scaling of numeric and date-time columns"),
+    "min_frequency": Param(None, Optional(AnyOf(
+        Int(1), Float(0, 1, low_open=True, high_open=True),
+        desc="a positive int (a count) or a float in (0, 1) (a share of the rows)")),
+        "categories seen fewer times than this are pooled into <other>"),
+    "max_categories": Param(None, Optional(Int(2)), "at most this many one-hot slots per column"),
+    "decode_other": Param("mode", Choice("mode", "frequency"), "how <other> is decoded"),
+    "handle_unknown": Param("error", Choice("error", "ignore"), "unseen categories at transform"),
+    "n_quantiles": Param(1000, Int(2), "quantiles kept by the quantile scaling"),
+}
+
+
+def _pairs(mapping, name: str) -> list[list]:
+    """A mapping (or list of pairs) as a list of ``[column, value]`` pairs."""
+    if mapping is None:
+        return []
+    try:
+        items = list(mapping.items()) if isinstance(mapping, dict) else [tuple(p) for p in mapping]
+        if any(len(p) != 2 for p in items):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"{name} must be a dict of column -> value; got {mapping!r}"
+        ) from None
+    return [[k, v] for k, v in items]
+
+
+class TableVectoriser(Vectoriser):
+    """Mixed-type DataFrames <-> float matrices, with gaps, rare categories and exact dtypes.
+
+    Parameters
+    ----------
+    kinds : dict, optional
+        Column -> kind (``"continuous"``, ``"integer"``, ``"categorical"``, ``"boolean"``,
+        ``"datetime"``, ``"constant"``), overriding the inferred kind.
+    continuous : {"standard", "minmax", "quantile"}
+        How continuous, integer and date-time columns are scaled (default ``"standard"``).
+    scalers : dict, optional
+        Column -> scaling, overriding ``continuous`` for those columns.
+    min_frequency : int or float, optional
+        Categories seen fewer times (a count) or in a smaller share of the rows (a float in
+        (0, 1)) are pooled into one ``<other>`` slot.
+    max_categories : int, optional
+        At most this many slots per categorical column (``<other>`` included, ``<missing>``
+        not): the least frequent categories are pooled.
+    decode_other : {"mode", "frequency"}
+        ``<other>`` decodes to the most frequent pooled category, or to a pooled category
+        drawn with its training frequency by a number derived from the sampled row itself
+        (so the same row always decodes the same way).
+    handle_unknown : {"error", "ignore"}
+        Unseen categories at ``transform``: an ``InvalidDataError``, or an all-zero one-hot row.
+    n_quantiles : int
+        Quantiles kept per column by the quantile scaling (at most the number of rows).
+    """
+
+    name = "table"
+
+    def __init__(self, *, kinds=None, continuous="standard", scalers=None, min_frequency=None,
+                 max_categories=None, decode_other="mode", handle_unknown="error",
+                 n_quantiles=1000):
+        self.kinds = kinds
+        self.continuous = continuous
+        self.scalers = scalers
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+        self.decode_other = decode_other
+        self.handle_unknown = handle_unknown
+        self.n_quantiles = n_quantiles
+
+    def get_config(self) -> dict:
+        config = {k: getattr(self, k) for k in _OPTIONS}
+        config["kinds"] = _pairs(self.kinds, "kinds")
+        config["scalers"] = _pairs(self.scalers, "scalers")
+        return config
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _options(self, frame: pd.DataFrame) -> tuple[dict, dict, dict]:
+        """Validated options, plus the kinds and scalings named per column (by column name)."""
+        options = validate("TableVectoriser", _OPTIONS, {k: getattr(self, k) for k in _OPTIONS})
+        names = {str(c) for c in frame.columns}
+        kinds = dict((str(k), v) for k, v in _pairs(self.kinds, "kinds"))
+        scalers = dict((str(k), v) for k, v in _pairs(self.scalers, "scalers"))
+        for what, table, allowed in (("kinds", kinds, KINDS), ("scalers", scalers, SCALINGS)):
+            for col, value in table.items():
+                if col not in names:
+                    raise InvalidParameterError(
+                        f"{what} names column {col!r}, which is not in the data"
+                    )
+                if value not in allowed:
+                    raise InvalidParameterError(
+                        f"{what}[{col!r}] must be one of {', '.join(map(repr, allowed))}; "
+                        f"got {value!r}"
+                    )
+        return options, kinds, scalers
+
+    def _fit(self, data) -> None:
+        frame = _check_frame(data)
+        options, kinds, scalers = self._options(frame)
+        self.labels_ = [_json_label(c) for c in frame.columns]
+        self.codecs_ = []
+        for i, label in enumerate(frame.columns):
+            series, name = frame.iloc[:, i], str(label)
+            kind = kinds.get(name)
+            if kind is None:
+                kind = infer_kind(series.rename(name))
+            else:
+                check_kind(series.rename(name), kind)
+            opts = dict(options, scalers=scalers, salt=i)
+            codec = make_codec(kind, name, dt.dtype_spec(series.dtype, name), opts)
+            self.codecs_.append(codec.fit(series))
+        self._layout()
+
+    def _layout(self) -> None:
+        self.blocks_, self.feature_names_, self._widths = [], [], []
+        for codec in self.codecs_:
+            layout = codec.layout()
+            self._widths.append(sum(len(names) for _, _, names in layout))
+            for block_name, kind, names in layout:
+                start = len(self.feature_names_)
+                self.blocks_.append(Block(block_name, kind, start, start + len(names)))
+                self.feature_names_ += names
+
+    # -- transforming -----------------------------------------------------------------------
+    def _transform(self, data) -> np.ndarray:
+        frame = _check_frame(data)
+        present = {c: i for i, c in enumerate(frame.columns)}
+        absent = [c for c in self.labels_ if c not in present]
+        if absent:
+            raise InvalidDataError(
+                f"missing columns: {', '.join(map(repr, absent))} (the vectoriser was fitted on "
+                f"{len(self.labels_)} columns)"
+            )
+        parts = [codec.encode(frame.iloc[:, present[label]])
+                 for label, codec in zip(self.labels_, self.codecs_)]
+        parts = [p for p in parts if p.shape[1]]
+        return np.hstack(parts) if parts else np.empty((len(frame), 0))
+
+    def _inverse(self, X: np.ndarray) -> pd.DataFrame:
+        X = np.asarray(X, dtype=np.float64)
+        needs_hash = self.decode_other == "frequency" and any(
+            getattr(c, "pooled", False) for c in self.codecs_)
+        hashes = row_hash(X) if needs_hash else None
+        columns, start = {}, 0
+        for i, (codec, width) in enumerate(zip(self.codecs_, self._widths)):
+            columns[i] = codec.decode(X[:, start:start + width], hashes).reset_index(drop=True)
+            start += width
+        frame = pd.DataFrame(columns, index=pd.RangeIndex(len(X)))
+        frame.columns = self.labels_
+        return frame
+
+    def _feature_names(self) -> list[str]:
+        return list(self.feature_names_)
+
+    # -- fitted attributes ------------------------------------------------------------------
+    @property
+    def kinds_(self) -> dict:
+        """Column -> the kind it was given."""
+        self._check_fitted()
+        return {label: codec.kind for label, codec in zip(self.labels_, self.codecs_)}
+
+    @property
+    def dtypes_(self) -> dict:
+        """Column -> the dtype it is given back with."""
+        self._check_fitted()
+        return {label: dt.restore_dtype(c.spec) for label, c in zip(self.labels_, self.codecs_)}
+
+    # -- persistence ------------------------------------------------------------------------
+    def _get_fitted_state(self) -> dict:
+        return {
+            "labels": list(self.labels_),
+            "columns": [
+                {"name": c.name, "kind": c.kind, "dtype": c.spec, "options": _json_options(c),
+                 "codec": c.get_state()}
+                for c in self.codecs_
+            ],
+        }
+
+    def _set_fitted_state(self, state: dict) -> None:
+        self.labels_ = list(state["labels"])
+        self.codecs_ = []
+        for col in state["columns"]:
+            options = dict(col["options"])
+            options["scalers"] = dict(options["scalers"])
+            codec = make_codec(col["kind"], col["name"], dict(col["dtype"]), options)
+            self.codecs_.append(codec.set_state(col["codec"]))
+        self._layout()
+
+
+def _json_options(codec: Codec) -> dict:
+    options = dict(codec.options)
+    options["scalers"] = [[k, v] for k, v in options["scalers"].items() if k == codec.name]
+    return options
+
+
+def _json_label(label):
+    if isinstance(label, np.generic):
+        label = label.item()
+    if isinstance(label, bool) or not isinstance(label, (str, int)):
+        raise InvalidDataError(
+            f"column labels must be strings or ints; got {label!r} ({type(label).__name__})"
+        )
+    return label
+
+
+def _check_frame(data) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidDataError(
+            f"a TableVectoriser takes a pandas DataFrame; got {type(data).__name__}"
+        )
+    if data.shape[1] == 0:
+        raise InvalidDataError("the data has no columns")
+    if data.shape[0] == 0:
+        raise InvalidDataError("the data is empty (0 rows)")
+    if data.columns.has_duplicates:
+        dups = data.columns[data.columns.duplicated()].unique().tolist()
+        raise InvalidDataError(f"duplicate column names: {dups!r}")
+    return data
