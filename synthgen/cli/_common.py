@@ -1,0 +1,250 @@
+"""What the commands share: option parsing, data and model loading, progress, error lines.
+
+Nothing here imports JAX at module level; the functions that need a generator import it
+when they run, so ``synthgen --help`` and the listing commands stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import InvalidDataError, InvalidParameterError
+
+#: The generator used when ``--model`` is not given.
+DEFAULT_MODEL = "gmm"
+#: Rows written per chunk when streaming samples to a file.
+DEFAULT_CHUNK_ROWS = 65536
+EXIT_ERROR = 2
+
+
+def one_line(message: str) -> str:
+    """Collapse a message onto one line (an error is one line on stderr)."""
+    return " ".join(str(message).split())
+
+
+# ---------------------------------------------------------------------------------------------
+# --param key=value
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """A JSON literal where the text is one (int, float, true/false, null, list), else the text.
+
+    Lists become tuples, as hyperparameters read back from a model file do.
+    """
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return _lists_to_tuples(value)
+
+
+def _lists_to_tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_lists_to_tuples(v) for v in value)
+    return value
+
+
+def parse_params(items: Iterable[str] | None) -> dict[str, Any]:
+    """``["k=v", ...]`` -> ``{k: parse_value(v)}``; a malformed or repeated key is an error."""
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise InvalidParameterError(
+                f"--param must be KEY=VALUE with KEY a parameter name; got {item!r}"
+            )
+        if key in params:
+            raise InvalidParameterError(f"--param {key} is given more than once")
+        params[key] = parse_value(text)
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# Data in, files out
+# ---------------------------------------------------------------------------------------------
+
+
+def describe_data_spec() -> str:
+    from ..datasets import list_datasets
+    from ..io import TABLE_SUFFIXES
+
+    return (f"a file ({', '.join(sorted(TABLE_SUFFIXES))}) or an embedded data set "
+            f"({', '.join(list_datasets())})")
+
+
+def load_data(spec: str | None, *, option: str = "--data"):
+    """Read ``spec``: an existing file, else an embedded data set name (the default when None)."""
+    from .. import datasets
+    from ..io import TABLE_SUFFIXES, read_data
+
+    if spec is None:
+        return datasets.load(datasets.DEFAULT)
+    path = Path(spec)
+    if path.is_file():
+        return read_data(path)
+    if spec in datasets.list_datasets():
+        return datasets.load(spec)
+    if path.is_dir():
+        raise InvalidDataError(f"{option} {spec} is a folder; expected {describe_data_spec()}")
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        raise InvalidDataError(f"{option}: data file {spec} does not exist")
+    raise InvalidDataError(f"{option} must be {describe_data_spec()}; got {spec!r}")
+
+
+def data_shape(data) -> str:
+    """``"1,722 rows x 31 columns"`` or ``"10,000 strings"``."""
+    if isinstance(data, list):
+        return f"{len(data):,} strings"
+    shape = getattr(data, "shape", (len(data),))
+    cols = f" x {shape[1]:,} columns" if len(shape) > 1 else ""
+    return f"{shape[0]:,} rows{cols}"
+
+
+def check_output(path: Path | None, *, kind: str = "table") -> Path | None:
+    """Fail early on an output path whose format or folder is wrong (before any fitting)."""
+    if path is None:
+        return None
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidDataError(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise InvalidDataError(f"cannot write {path}: it is a folder")
+    if kind == "table":
+        from ..io import data_format
+
+        data_format(path)
+    return path
+
+
+def check_positive(value: int, option: str) -> int:
+    from ..base import check_n
+
+    return check_n(value, option)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+def make_generator(model: str | None, params: dict[str, Any]):
+    """An unfitted generator by registry name with ``params`` as hyperparameters."""
+    from ..registry import make
+
+    return make(model or DEFAULT_MODEL, **params)
+
+
+def fit_generator(gen, data, *, seed: int | None, quiet: bool):
+    """Fit ``gen`` on ``data`` with ``seed`` (0 when None), showing a status line."""
+    from ..random import check_seed
+
+    fit_seed = 0 if seed is None else check_seed(seed, "--seed")
+    with status(f"fitting {gen.name} on {data_shape(data)}", quiet=quiet):
+        gen.fit(data, seed=fit_seed)
+    return gen
+
+
+def load_generator(path: Path, *, quiet: bool):
+    """A fitted generator from a ``.sgm`` model file."""
+    from ..base import load
+
+    with status(f"loading {path}", quiet=quiet):
+        return load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress on stderr
+# ---------------------------------------------------------------------------------------------
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def status(message: str, *, quiet: bool) -> Iterator[None]:
+    """A spinner with ``message`` on an interactive stderr; a summary line otherwise."""
+    if quiet:
+        yield
+        return
+    console = stderr_console()
+    start = time.perf_counter()
+    if console.is_interactive:
+        with console.status(message):
+            yield
+    else:
+        yield
+    console.print(f"{message}: done in {time.perf_counter() - start:.2f} s", highlight=False)
+
+
+def _rows_per_second_column():
+    """A rich progress column showing rows per second, with thousands separators."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        def render(self, task):
+            elapsed = task.elapsed
+            if not elapsed or not task.completed:
+                return Text("-- rows/s", style="progress.data.speed")
+            text = f"{task.completed / elapsed:,.0f} rows/s"
+            return Text(text, style="progress.data.speed")
+
+    return RowsPerSecond()
+
+
+def _row_progress(console):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        _rows_per_second_column(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def write_chunks(chunks: Iterable[Any], total: int, out: Path | None, *, quiet: bool,
+                 what: str = "sampling") -> int:
+    """Write row chunks through ``TableWriter`` (atomic; CSV on stdout without ``out``).
+
+    A progress bar (rows, rows/s, ETA) runs on an interactive stderr; otherwise one
+    summary line follows.  Returns the number of rows written.
+    """
+    from ..io import TableWriter
+
+    console = None if quiet else stderr_console()
+    live = console is not None and console.is_interactive
+    progress = _row_progress(console) if live else None
+    start = time.perf_counter()
+    written = 0
+    with contextlib.ExitStack() as stack:
+        if progress is not None:
+            stack.enter_context(progress)
+            task = progress.add_task(what, total=total)
+        writer = stack.enter_context(TableWriter(out, stream=None if out else sys.stdout))
+        for chunk in chunks:
+            writer.write(chunk)
+            written += len(chunk)
+            if progress is not None:
+                progress.update(task, completed=written)
+    if console is not None:
+        seconds = time.perf_counter() - start
+        where = out if out is not None else "stdout"
+        console.print(f"wrote {written:,} rows to {where} in {seconds:.2f} s "
+                      f"({written / max(seconds, 1e-9):,.0f} rows/s)", highlight=False)
+    return written

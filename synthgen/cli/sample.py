@@ -1,0 +1,77 @@
+"""``synthgen sample``: fit (or load) a generator and stream new rows to a file or stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import InvalidParameterError
+from . import _common as common
+
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", metavar="NAME",
+    help=f"Generator to fit (see `synthgen models`). Default: {common.DEFAULT_MODEL}.")]
+FromOpt = Annotated[Optional[Path], typer.Option(
+    "--from", metavar="MODEL.sgm", help="Sample from a model file written by `synthgen fit`.")]
+DataOpt = Annotated[Optional[str], typer.Option(
+    "--data", "-d", metavar="FILE|NAME",
+    help="Training data: a .csv, .parquet, .jsonl or .txt file, or an embedded data set "
+         "(creditcard, adult, ukreg). Default: creditcard.")]
+NOpt = Annotated[int, typer.Option("--n", "-n", help="Number of rows to write.")]
+SeedOpt = Annotated[Optional[int], typer.Option(
+    "--seed", "-s",
+    help="Seeds the fit and the sampling. Without it the fit uses seed 0 and the rows come "
+         "from the model's own stream; either way a run is reproducible.")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="OUT",
+    help="Output file; the format follows the extension (.csv, .parquet, .jsonl, .txt for "
+         "strings). Default: CSV on stdout.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", metavar="KEY=VALUE",
+    help="A hyperparameter; VALUE is read as JSON where it can be (3, 0.5, true, null, [64,32]), "
+         "else as a string. Repeatable.")]
+ChunkOpt = Annotated[int, typer.Option(
+    "--chunk-rows", help="Rows generated and written per chunk (bounds memory).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+
+
+def sample(
+    model: ModelOpt = None,
+    from_: FromOpt = None,
+    data: DataOpt = None,
+    n: NOpt = 1000,
+    seed: SeedOpt = None,
+    output: OutOpt = None,
+    param: ParamOpt = None,
+    chunk_rows: ChunkOpt = common.DEFAULT_CHUNK_ROWS,
+    quiet: QuietOpt = False,
+) -> None:
+    """Sample N new rows from a generator fitted on DATA, or from a saved model.
+
+    With neither --data nor --from, fits the default model on the embedded credit card data.
+    """
+    n = common.check_positive(n, "--n")
+    chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
+    common.check_output(output)
+    gen = obtain_generator(model, from_, data, param, seed, quiet)
+    chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows)
+    common.write_chunks(chunks, n, output, quiet=quiet)
+
+
+def obtain_generator(model: str | None, from_: Path | None, data: str | None,
+                     param: list[str] | None, seed: int | None, quiet: bool):
+    """The generator to sample from: loaded from ``--from`` or fitted on ``--data``."""
+    params = common.parse_params(param)
+    if from_ is not None:
+        given = [opt for opt, value in (("--model", model), ("--data", data), ("--param", params))
+                 if value]
+        if given:
+            raise InvalidParameterError(
+                f"--from samples a fitted model; {', '.join(given)} cannot be combined with it"
+            )
+        return common.load_generator(from_, quiet=quiet)
+    gen = common.make_generator(model, params)
+    frame = common.load_data(data)
+    return common.fit_generator(gen, frame, seed=seed, quiet=quiet)

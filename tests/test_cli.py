@@ -1,0 +1,389 @@
+"""The command line end to end: every command, output formats, seeds, and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import synthgen
+from synthgen.cli.app import app
+from synthgen.cli._common import parse_params, parse_value
+from synthgen.errors import InvalidParameterError, SamplingError
+from synthgen.io import read_data
+
+runner = CliRunner()
+QUIET_ENV = {"TTY_INTERACTIVE": "0", "TTY_COMPATIBLE": "0"}
+
+
+def invoke(*args: str, env: dict | None = None):
+    return runner.invoke(app, [str(a) for a in args], env=env or QUIET_ENV)
+
+
+def assert_error(result, *fragments: str) -> None:
+    """Exit status 2 and one error line, the last on stderr (status lines may precede it)."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error")]
+    assert errors == lines[-1:], result.stderr
+    assert lines[-1].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[-1], (fragment, lines[-1])
+    assert "Traceback" not in result.output
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+@pytest.fixture(scope="module")
+def table_csv(tmp_path_factory) -> Path:
+    """A small numeric table: 3 correlated float columns and an int column."""
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(240, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.4], [0.0, 0.0, 1.0]])
+    frame = pd.DataFrame({"a": z[:, 0], "b": z[:, 1] * 3 + 10, "c": z[:, 2],
+                          "k": rng.integers(0, 5, size=240)})
+    path = tmp_path_factory.mktemp("data") / "table.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(table_csv, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "g.sgm"
+    result = invoke("fit", table_csv, "--model", "gaussian", "-o", out, "--seed", 4, "-q")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def read_stdout_csv(result) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def test_param_values_parse_as_json_literals_else_strings():
+    assert parse_value("3") == 3 and isinstance(parse_value("3"), int)
+    assert parse_value("0.25") == 0.25
+    assert parse_value("true") is True and parse_value("false") is False
+    assert parse_value("null") is None
+    assert parse_value("[64, 32]") == (64, 32)
+    assert parse_value("bic") == "bic"
+    assert parse_value("full") == "full"
+    assert parse_params(["a=1", "b=x=y", "c="]) == {"a": 1, "b": "x=y", "c": ""}
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=3", "1x=2", "a b=1"])
+def test_malformed_param_is_an_error(bad):
+    with pytest.raises(InvalidParameterError, match="KEY=VALUE"):
+        parse_params([bad])
+
+
+def test_repeated_param_is_an_error():
+    with pytest.raises(InvalidParameterError, match="more than once"):
+        parse_params(["a=1", "a=2"])
+
+
+# -- listing commands ----------------------------------------------------------------------------
+
+
+def test_version_and_help():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"synthgen {synthgen.__version__}"
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("sample", "fit", "score", "models", "datasets"):
+        assert command in result.stdout
+
+
+def test_models_lists_the_registry_one_line_each():
+    result = invoke("models")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    described = synthgen.describe_generators()
+    assert len(lines) == len(described)
+    for line, (name, description) in zip(lines, described.items()):
+        assert line.split()[0] == name
+        assert line.endswith(description)
+
+
+def test_datasets_lists_sizes_and_provenance():
+    result = invoke("datasets")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "creditcard: 1,722 rows x 31 columns" in out
+    assert "adult: 32,561 rows x 15 columns" in out
+    assert "ukreg:" in out
+    assert "CC BY 4.0" in out and "Dal Pozzolo" in out
+
+
+def test_listing_commands_do_not_import_jax():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from synthgen.cli.app import app\n"
+        "r = CliRunner()\n"
+        "for args in (['--help'], ['--version'], ['models'], ['datasets'], ['sample', '--help']):\n"
+        "    res = r.invoke(app, args)\n"
+        "    assert res.exit_code == 0, (args, res.output)\n"
+        "print('jax' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+# -- sample --------------------------------------------------------------------------------------
+
+
+def test_sample_writes_n_rows_with_the_training_columns_to_stdout(table_csv):
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 37, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    frame = read_stdout_csv(result)
+    assert list(frame.columns) == ["a", "b", "c", "k"]
+    assert len(frame) == 37
+    assert frame["k"].dtype == np.int64 and frame["k"].between(0, 4).all()
+    assert "wrote 37 rows" in result.stderr
+
+
+def test_quiet_writes_nothing_on_stderr(table_csv):
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 5, "-q")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_same_seed_same_rows_and_chunking_does_not_matter(table_csv):
+    base = ("sample", "--model", "gaussian", "--data", table_csv, "--n", 300, "--seed", 9, "-q")
+    first = invoke(*base)
+    again = invoke(*base, "--chunk-rows", 7)
+    other = invoke(*base[:-3], "--seed", 10, "-q")
+    assert first.stdout == again.stdout
+    assert first.stdout != other.stdout
+
+
+@pytest.mark.parametrize("seed", [None, 0, 123])
+def test_fit_then_sample_equals_sample(table_csv, tmp_path, seed):
+    seed_args = () if seed is None else ("--seed", seed)
+    model = tmp_path / "m.sgm"
+    fitted = invoke("fit", table_csv, "--model", "gaussian", "-o", model, "-q",
+                    "--param", "covariance_type=diag", *seed_args)
+    assert fitted.exit_code == 0, fitted.output
+    from_file = invoke("sample", "--from", model, "--n", 500, "-q", *seed_args)
+    direct = invoke("sample", "--data", table_csv, "--model", "gaussian", "--n", 500, "-q",
+                    "--param", "covariance_type=diag", *seed_args)
+    assert from_file.exit_code == 0 and direct.exit_code == 0
+    assert from_file.stdout == direct.stdout
+    assert len(read_stdout_csv(direct)) == 500
+
+
+def test_sample_matches_the_library(table_csv):
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 50, "--seed", 5, "-q")
+    gen = synthgen.make("gaussian").fit(read_data(table_csv), seed=5)
+    expected = gen.sample(50, seed=5)
+    got = read_stdout_csv(result)
+    np.testing.assert_allclose(got.to_numpy(float), expected.to_numpy(float), rtol=1e-12)
+
+
+def test_param_reaches_the_generator(table_csv, tmp_path):
+    model = tmp_path / "diag.sgm"
+    result = invoke("fit", table_csv, "--model", "gaussian", "-o", model, "-q",
+                    "--param", "covariance_type=diag", "--param", "reg_covar=0.5")
+    assert result.exit_code == 0
+    gen = synthgen.load(model)
+    assert gen.covariance_type == "diag" and gen.reg_covar == 0.5
+    cov = gen.covariance_
+    np.testing.assert_allclose(cov, np.diag(np.diag(cov)), atol=1e-6)
+    assert np.all(np.diag(cov) >= 0.5)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_each_table_format_reads_back(table_csv, tmp_path, suffix):
+    out = tmp_path / f"rows{suffix}"
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 20000,
+                    "--seed", 2, "-o", out, "-q", "--chunk-rows", 6000)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    back = read_data(out)
+    assert list(back.columns) == ["a", "b", "c", "k"]
+    expected = synthgen.make("gaussian").fit(read_data(table_csv), seed=2).sample(20000, seed=2)
+    # CSV and Parquet are exact; JSON Lines keeps 15 decimals.
+    atol = 1e-15 if suffix == ".jsonl" else 0.0
+    np.testing.assert_allclose(back.to_numpy(float), expected.to_numpy(float), rtol=1e-12, atol=atol)
+    assert leftovers(tmp_path) == []
+
+
+def test_default_data_is_the_embedded_creditcard_table():
+    result = invoke("sample", "--model", "gaussian", "--n", 10, "--seed", 0, "-q")
+    assert result.exit_code == 0, result.output
+    frame = read_stdout_csv(result)
+    gen = synthgen.make("gaussian").fit(synthgen.datasets.load("creditcard"), seed=0)
+    expected = gen.sample(10, seed=0)
+    assert list(frame.columns) == list(expected.columns)
+    assert {"V1", "V28", "Amount"} <= set(frame.columns)
+    np.testing.assert_allclose(frame.to_numpy(float), expected.to_numpy(float), rtol=1e-12)
+
+
+def test_ukreg_strings_to_a_text_file(tmp_path):
+    from synthgen.vectorisers import ukreg_rules
+
+    data = tmp_path / "plates.txt"
+    data.write_text("\n".join(ukreg_rules.generate(400, seed=3)) + "\n")
+    out = tmp_path / "new.txt"
+    result = invoke("sample", "--model", "gaussian", "--data", data, "--n", 60, "--seed", 1,
+                    "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    plates = read_data(out)
+    assert len(plates) == 60 and all(isinstance(p, str) for p in plates)
+    assert ukreg_rules.valid_mask(plates).mean() > 0.5
+
+
+def test_progress_bar_on_an_interactive_stderr(table_csv, tmp_path):
+    env = {"TTY_INTERACTIVE": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "160"}
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 3000,
+                    "-o", tmp_path / "p.csv", env=env)
+    assert result.exit_code == 0, result.output
+    assert "3,000/3,000 rows" in result.stderr
+    assert "rows/s" in result.stderr and "eta" in result.stderr
+
+
+# -- score ---------------------------------------------------------------------------------------
+
+
+def test_score_writes_log_density_per_row(table_csv, model_file, tmp_path):
+    result = invoke("score", table_csv, "--from", model_file, "-q")
+    assert result.exit_code == 0, result.output
+    scores = read_stdout_csv(result)
+    assert list(scores.columns) == ["log_density"]
+    expected = synthgen.load(model_file).score_samples(read_data(table_csv))
+    np.testing.assert_allclose(scores["log_density"], expected, rtol=1e-6)
+
+    out = tmp_path / "scores.parquet"
+    result = invoke("score", table_csv, "--from", model_file, "-o", out, "--with-data", "-q")
+    assert result.exit_code == 0
+    back = pd.read_parquet(out)
+    assert list(back.columns) == ["a", "b", "c", "k", "log_density"]
+    np.testing.assert_allclose(back["log_density"], expected, rtol=1e-6)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def test_unknown_model(table_csv, tmp_path):
+    out = tmp_path / "x.csv"
+    result = invoke("sample", "--model", "nope", "--data", table_csv, "-o", out)
+    assert_error(result, "unknown generator 'nope'", "gaussian")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("param, fragment", [
+    ("colour=red", "unknown parameter for gaussian: colour"),
+    ("reg_covar=-1", "reg_covar must be"),
+    ("covariance_type=spherical", "covariance_type must be one of"),
+    ("justtext", "--param must be KEY=VALUE"),
+])
+def test_bad_param(table_csv, tmp_path, param, fragment):
+    out = tmp_path / "x.csv"
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--param", param, "-o", out)
+    assert_error(result, fragment)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_n_must_be_positive(n):
+    assert_error(invoke("sample", "--model", "gaussian", "--n", n), "--n must be a positive int")
+
+
+def test_unreadable_and_missing_data(tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_text('a,b\n1,2\n3,"unterminated\n')
+    assert_error(invoke("sample", "--model", "gaussian", "--data", broken), "could not read")
+    assert_error(invoke("sample", "--model", "gaussian", "--data", tmp_path / "absent.csv"),
+                 "does not exist")
+    assert_error(invoke("sample", "--model", "gaussian", "--data", "no-such-set"),
+                 "creditcard", "adult", "ukreg")
+    assert_error(invoke("fit", tmp_path / "absent.parquet", "-m", "gaussian", "-o", tmp_path / "m.sgm"),
+                 "does not exist")
+
+
+def test_damaged_model_file(model_file, tmp_path):
+    junk = tmp_path / "junk.sgm"
+    junk.write_bytes(b"this is not a zip file at all")
+    assert_error(invoke("sample", "--from", junk), "junk.sgm")
+    truncated = tmp_path / "truncated.sgm"
+    raw = model_file.read_bytes()
+    truncated.write_bytes(raw[: len(raw) // 2])
+    out = tmp_path / "out.csv"
+    assert_error(invoke("sample", "--from", truncated, "-o", out), "truncated.sgm")
+    assert_error(invoke("score", "x.csv", "--from", tmp_path / "absent.sgm"), "does not exist")
+    assert not out.exists()
+
+
+def test_bad_options_are_one_line(model_file, table_csv, tmp_path):
+    assert_error(invoke("sample", "--bogus"), "--bogus")
+    assert_error(invoke("sample", "--n", "many"), "--n")
+    assert_error(invoke("fit"), "DATA")
+    assert_error(invoke("sample", "--from", model_file, "--model", "gaussian"), "--from", "--model")
+    assert_error(invoke("sample", "-o", tmp_path / "rows.xlsx"), "rows.xlsx")
+    assert_error(invoke("sample", "-o", tmp_path / "missing" / "rows.csv"), "does not exist")
+
+
+def test_table_to_text_file_fails_cleanly(table_csv, tmp_path):
+    out = tmp_path / "rows.txt"
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "-o", out)
+    assert_error(result, "strings only")
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_error_mid_stream_leaves_no_file(table_csv, tmp_path, monkeypatch):
+    from synthgen.base import Generator
+
+    real = Generator.iter_sample
+
+    def failing(self, n, *, seed=None, chunk_rows=65536):
+        chunks = real(self, n, seed=seed, chunk_rows=chunk_rows)
+        yield next(chunks)
+        yield next(chunks)
+        raise SamplingError("the sampler ran dry after two chunks")
+
+    monkeypatch.setattr(Generator, "iter_sample", failing)
+    for suffix in (".csv", ".parquet", ".jsonl"):
+        out = tmp_path / f"rows{suffix}"
+        result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 1000,
+                        "--chunk-rows", 100, "-o", out)
+        assert_error(result, "ran dry")
+        assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_existing_output_survives_a_failed_run(table_csv, tmp_path):
+    out = tmp_path / "keep.csv"
+    out.write_text("precious\n")
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "-o", out,
+                    "--param", "reg_covar=-2")
+    assert_error(result, "reg_covar")
+    assert out.read_text() == "precious\n"
+
+
+# -- the installed console script ----------------------------------------------------------------
+
+
+def test_console_script_subprocess(table_csv, tmp_path):
+    script = Path(sys.executable).with_name("synthgen")
+    assert script.exists(), f"console script not installed beside {sys.executable}"
+    ok = subprocess.run([str(script), "sample", "--model", "gaussian", "--data", str(table_csv),
+                         "--n", "25", "--seed", "3", "-q"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    frame = pd.read_csv(io.StringIO(ok.stdout))
+    assert frame.shape == (25, 4)
+    bad = subprocess.run([str(script), "sample", "--n", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == ["error: --n must be a positive int; got 0"]
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert version.stdout.strip() == f"synthgen {synthgen.__version__}"
