@@ -296,7 +296,8 @@ class TableWriter:
         if self.fmt == "csv":
             chunk.to_csv(self._fh, index=False, header=self._first)
         elif self.fmt == "jsonl":
-            text = chunk.to_json(orient="records", lines=True, date_format="iso")
+            text = chunk.to_json(orient="records", lines=True, date_format="iso",
+                                 double_precision=15)
             self._fh.write(text if text.endswith("\n") else text + "\n")
         elif self.fmt == "parquet":
             import pyarrow as pa
