@@ -14,6 +14,7 @@ from scipy.special import log_softmax
 import synthgen
 from synthgen.errors import InvalidDataError, InvalidParameterError, NotFittedError
 from synthgen.io import flatten_tree, unflatten_tree
+from synthgen.registry import list_generators
 from synthgen.vectorisers import auto_vectoriser
 from synthgen.vectorisers import ukreg_rules as R
 from synthgen.vectorisers.ukreg import UkRegVectoriser, looks_like_registrations
@@ -206,7 +207,12 @@ def test_looks_like_registrations(regs):
     assert isinstance(auto_vectoriser(regs), UkRegVectoriser)
 
 
-@pytest.mark.parametrize("name, kwargs", [("gaussian", {})])
+# The mixture joins as soon as it is part of the registry.
+MODELS = [(name, kwargs) for name, kwargs in [("gaussian", {}), ("gmm", {"n_components": 2})]
+          if name in list_generators()]
+
+
+@pytest.mark.parametrize("name, kwargs", MODELS)
 def test_generators_fit_and_sample_marks(name, kwargs, regs, tmp_path):
     gen = synthgen.make(name, **kwargs).fit(regs, seed=0)
     assert isinstance(gen.vectoriser_, UkRegVectoriser)

@@ -257,6 +257,9 @@ def test_generation_is_reproducible():
     assert a != R.generate(1000, seed=4, on=ON)
     assert R.generate(1000, seed=3, on=ON, space=True) == [p[:4] + " " + p[4:] for p in a]
     assert R.generate(0, seed=3, on=ON) == []
+    assert R.generate(10, seed=3, on=ON) == a[:10]
+    w = {"region": {"London": 2.0}}
+    assert R.generate(10, seed=3, on=ON, weights=w) == R.generate(500, seed=3, on=ON, weights=w)[:10]
 
 
 def test_region_weights_are_honoured():

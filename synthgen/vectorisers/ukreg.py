@@ -128,17 +128,14 @@ class UkRegVectoriser(Vectoriser):
         self._strict_tables()
 
     def _strict_tables(self) -> None:
-        """Column indices of the two characters of every valid tag and age identifier."""
+        """Which (first, second) character pairs of the tag and age blocks are valid."""
         first, second, tens, units = self.alphabets_[:4]
-        b = self.blocks_
-        tags = rules.tag_table().tags
-        self._tag_cols = np.array([[b[0].start + first.index(t[0]), b[1].start + second.index(t[1])]
-                                   for t in tags])
-        self._tag_codes = _codes(tags).reshape(-1, 2)
-        ages = [rules.age_label(a) for a in rules.valid_ages(self.on_)]
-        self._age_cols = np.array([[b[2].start + tens.index(a[0]), b[3].start + units.index(a[1])]
-                                   for a in ages])
-        self._age_codes = _codes(ages).reshape(-1, 2)
+        self._tag_ok = np.zeros((len(first), len(second)), dtype=bool)
+        for t in rules.tag_table().tags:
+            self._tag_ok[first.index(t[0]), second.index(t[1])] = True
+        self._age_ok = np.zeros((len(tens), len(units)), dtype=bool)
+        for a in map(rules.age_label, rules.valid_ages(self.on_)):
+            self._age_ok[tens.index(a[0]), units.index(a[1])] = True
 
     def _get_fitted_state(self) -> dict:
         return {"alphabets": list(self.alphabets_), "on": self.on_.isoformat(),
@@ -196,7 +193,9 @@ class UkRegVectoriser(Vectoriser):
         return self._decode(X, bool(self.strict))
 
     def _decode(self, X: np.ndarray, strict: bool):
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
         finite = np.isfinite(X).all(axis=1)
         if not finite.all():
             raise InvalidDataError(
@@ -214,11 +213,17 @@ class UkRegVectoriser(Vectoriser):
             best = np.argmax(X[:, blk.start:blk.stop], axis=1)
             codes[:, p] = _codes(alphabet)[best]
         if strict:
-            tag = np.argmax(X[:, self._tag_cols[:, 0]] + X[:, self._tag_cols[:, 1]], axis=1)
-            age = np.argmax(X[:, self._age_cols[:, 0]] + X[:, self._age_cols[:, 1]], axis=1)
-            codes[:, :2] = self._tag_codes[tag]
-            codes[:, 2:4] = self._age_codes[age]
+            codes[:, 0], codes[:, 1] = self._best_pair(X, 0, self._tag_ok)
+            codes[:, 2], codes[:, 3] = self._best_pair(X, 2, self._age_ok)
         return codes
+
+    def _best_pair(self, X: np.ndarray, p: int, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of the best valid pair of positions ``p`` and ``p + 1``: sum of their values."""
+        left, right = self.blocks_[p], self.blocks_[p + 1]
+        scores = X[:, left.start:left.stop, None] + X[:, None, right.start:right.stop]
+        scores[:, ~ok] = -np.inf
+        i, j = np.divmod(np.argmax(scores.reshape(len(X), -1), axis=1), ok.shape[1])
+        return _codes(self.alphabets_[p])[i], _codes(self.alphabets_[p + 1])[j]
 
     def _wrap(self, marks: list[str]):
         if self.form_ == "array":

@@ -404,19 +404,23 @@ def _normalised(w: np.ndarray, what: str) -> np.ndarray:
     return np.cumsum(w.ravel() / total)
 
 
-def _draw(rng: np.random.Generator, cdf: np.ndarray | None, size: int, n: int) -> np.ndarray:
+def _draw(u: np.ndarray, cdf: np.ndarray | None, size: int) -> np.ndarray:
+    """Indices in ``[0, size)`` from uniforms ``u``: equally likely, or by the cumulative ``cdf``."""
     if cdf is None:
-        return rng.integers(0, size, n)
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), size - 1)
+        idx = (u * size).astype(np.int64)
+    else:
+        idx = np.searchsorted(cdf, u, side="right")
+    return np.minimum(idx, size - 1)
 
 
-def _sample_parts(rng, n, table, ages, weights, on) -> tuple[np.ndarray, np.ndarray]:
+def _sample_parts(u: np.ndarray, table, ages, weights, on) -> tuple[np.ndarray, np.ndarray]:
+    """Tag and age indices from two columns of uniforms, following ``weights``."""
     n_tags, n_ages = len(table.tags), len(ages)
     if weights is None:
-        return rng.integers(0, n_tags, n), rng.integers(0, n_ages, n)
+        return _draw(u[:, 0], None, n_tags), _draw(u[:, 1], None, n_ages)
     if callable(weights):
         cdf = _normalised(_callable_weights(weights, table, ages), "the weights")
-        flat = _draw(rng, cdf, n_tags * n_ages, n)
+        flat = _draw(u[:, 0], cdf, n_tags * n_ages)
         return flat // n_ages, flat % n_ages
     if not isinstance(weights, dict):
         raise InvalidParameterError(
@@ -424,8 +428,8 @@ def _sample_parts(rng, n, table, ages, weights, on) -> tuple[np.ndarray, np.ndar
             f"{{'age': {{'25': 3.0}}}}, or a callable (tag, age) -> weight; got {weights!r}"
         )
     w_tag, w_age = _dict_weights(weights, table, ages, on)
-    tags = _draw(rng, _normalised(w_tag, "the memory-tag weights"), n_tags, n)
-    return tags, _draw(rng, _normalised(w_age, "the age weights"), n_ages, n)
+    tags = _draw(u[:, 0], _normalised(w_tag, "the memory-tag weights"), n_tags)
+    return tags, _draw(u[:, 1], _normalised(w_age, "the age weights"), n_ages)
 
 
 def format_marks(codes: np.ndarray, space: bool = False) -> list[str]:
@@ -439,6 +443,8 @@ def format_marks(codes: np.ndarray, space: bool = False) -> list[str]:
 def generate(n: int, *, seed: int, on=None, weights=None, space: bool = False,
              export: bool = False) -> list[str]:
     """``n`` valid marks, drawn with numpy's ``Generator(PCG64(seed))``.
+
+    Same seed, same marks; the first k marks of ``generate(n, seed=s)`` are ``generate(k, seed=s)``.
 
     By default every mark valid on date ``on`` (default today) is equally likely.  ``weights``
     multiplies the probability of the marks it names (anything unnamed keeps weight 1):
@@ -456,15 +462,16 @@ def generate(n: int, *, seed: int, on=None, weights=None, space: bool = False,
     seed = check_seed(seed)
     on = check_date(on)
     table, ages = tag_table(bool(export)), valid_ages(on)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    tag_i, age_i = _sample_parts(rng, int(n), table, ages, weights, on)
+    # Five uniforms per mark, drawn row by row: the first k marks never depend on n.
+    u = np.random.Generator(np.random.PCG64(seed)).random((int(n), 5))
+    tag_i, age_i = _sample_parts(u, table, ages, weights, on)
     tag_codes = np.frombuffer("".join(table.tags).encode("ascii"), dtype=np.uint8).reshape(-1, 2)
     age_codes = np.frombuffer("".join(map(age_label, ages)).encode("ascii"), dtype=np.uint8)
     letter_codes = np.frombuffer(RANDOM_LETTERS.encode("ascii"), dtype=np.uint8)
     codes = np.empty((int(n), 7), dtype=np.uint8)
     codes[:, :2] = tag_codes[tag_i]
     codes[:, 2:4] = age_codes.reshape(-1, 2)[age_i]
-    codes[:, 4:] = letter_codes[rng.integers(0, len(RANDOM_LETTERS), (int(n), 3))]
+    codes[:, 4:] = letter_codes[_draw(u[:, 2:], None, len(RANDOM_LETTERS))]
     return format_marks(codes, bool(space))
 
 
