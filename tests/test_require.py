@@ -58,3 +58,12 @@ def test_predicates_on_arrays_use_positional_names():
     assert as_predicate(None) is None
     fn = lambda r: True  # noqa: E731
     assert as_predicate(fn) is fn
+
+
+def test_registration_conditions_use_the_parsed_plate():
+    pred = as_predicate("age >= 50 and region == 'London'")
+    assert pred("LA51ABC")  # London (Wimbledon), September 2001
+    assert not pred("LA02ABC")  # March 2002
+    assert not pred("AA51ABC")  # Anglia
+    assert not pred("FO51ABC")  # never issued: no attributes at all
+    assert as_predicate("year == 2001 and release == 'September'")("AB51CDE")

@@ -20,7 +20,7 @@ import operator
 import re
 from typing import Any, Callable
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidDataError, InvalidParameterError
 
 _OPS = {
     ast.Eq: operator.eq,
@@ -162,7 +162,8 @@ def as_predicate(require) -> Callable[[Any], bool] | None:
     """Turn ``require`` (None, an expression string or a callable) into a predicate on records.
 
     A record is what the user holds: a registration string, a dict for a table row, or a
-    numpy row for arrays (names ``x0``, ``x1``, ...).
+    numpy row for arrays (names ``x0``, ``x1``, ...).  A string that is not a valid registration
+    satisfies no condition.
     """
     if require is None:
         return None
@@ -172,7 +173,11 @@ def as_predicate(require) -> Callable[[Any], bool] | None:
 
     def predicate(record) -> bool:
         if isinstance(record, str):
-            return cond(registration_fields(record))
+            try:
+                fields = registration_fields(record)
+            except InvalidDataError:
+                return False  # a plate that is not valid has none of the attributes
+            return cond(fields)
         if isinstance(record, dict):
             return cond(record)
         return cond({f"x{i}": v for i, v in enumerate(record)})
