@@ -56,6 +56,11 @@ class RejectionSampler(Generator):
     data_scale : "neighbour" or "kernel"
         In data space, the size of each record's neighbourhood: its nearest-neighbour distance
         (default) or a KDE kernel (see :class:`synthgen.sampling.spaces.DataSpace`).
+    decode : "auto", "sample" or "mode"
+        In latent space, how an accepted point becomes a record: drawn from the decoder's
+        distribution, or its most likely record.  "auto" (default) takes the most likely record
+        when ``require`` is given (the attribute belongs to the point, not to decoder noise) and
+        the generator's own ``sample_mode`` otherwise.
     max_tries : int
         Batches of candidates to draw before giving up with ``SamplingError``.
     max_batch : int
@@ -73,6 +78,8 @@ class RejectionSampler(Generator):
         "space": Param("auto", Choice("auto", "latent", "data"), "where distances are measured"),
         "data_scale": Param("neighbour", Choice("neighbour", "kernel"),
                             "size of a record's neighbourhood in data space"),
+        "decode": Param("auto", Choice("auto", "sample", "mode"),
+                        "latent space: how accepted points are decoded"),
         "max_tries": Param(100, Int(1), "batches to draw before giving up"),
         "max_batch": Param(1 << 20, Int(BLOCK_ROWS), "largest batch of candidates"),
     }
@@ -149,7 +156,10 @@ class RejectionSampler(Generator):
                 f"space='latent' needs a generator with a latent space (vae); got {gen.name}"
             )
         if space == "latent" or (space == "auto" and latent):
-            return LatentSpace(gen)
+            mode = self.decode
+            if mode == "auto":
+                mode = "mode" if self.require is not None else None
+            return LatentSpace(gen, mode=mode)
         return DataSpace(gen, scale=self.data_scale)
 
     def _records_to_avoid(self, data, hp) -> Any:
@@ -180,6 +190,15 @@ class RejectionSampler(Generator):
         key = self._next_key(seed)
         return np.concatenate([m for m, _ in self._accepted(key, n)])[:n]
 
+    def sample_latent(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        """The accepted points themselves (latent points, or rows in data space), before decoding.
+
+        With the same seed they are exactly the points that ``sample`` decodes.
+        """
+        n = check_n(n)
+        key = self._next_key(seed)
+        return np.concatenate([c for _, c in self._accepted(key, n, with_points=True)])[:n]
+
     def iter_sample(self, n: int, *, seed: int | None = None, chunk_rows: int = 65536):
         """Accepted rows in chunks; the same rows for a seed whatever ``chunk_rows``."""
         n = check_n(n)
@@ -197,8 +216,9 @@ class RejectionSampler(Generator):
         if have:
             yield self.vectoriser_.inverse_transform(np.concatenate(pending))
 
-    def _accepted(self, key, n: int):
-        """Yield (accepted rows in the vectorised space, their count) until n rows are found."""
+    def _accepted(self, key, n: int, with_points: bool = False):
+        """Yield (accepted rows in the vectorised space, their count or, ``with_points``, the
+        accepted candidate points) until n rows are found."""
         import jax
 
         self._check_fitted()
@@ -221,15 +241,16 @@ class RejectionSampler(Generator):
                 if len(dist):
                     nearest_seen = min(nearest_seen, float(dist.min()))
                 rows = self.space_.to_matrix(jax.random.fold_in(key, b), cand, ok)
+                points = cand[ok]
                 if self.check_output and self.predicate_ is not None and len(rows):
                     good = np.array([bool(self.predicate_(r)) for r in _user_rows(self.vectoriser_, rows)])
-                    rows = rows[good]
+                    rows, points = rows[good], points[good]
                 drawn += len(cand)
                 passed += len(rows)
                 take = rows[: n - found]
                 found += len(take)
                 if len(take):
-                    yield take, len(take)
+                    yield take, (points[: len(take)] if with_points else len(take))
                 if found >= n:
                     break
             block += n_blocks
@@ -328,7 +349,7 @@ class RejectionSampler(Generator):
         obj.predicate_ = as_predicate(hp.get("require"))
         state = trees["sampler"]
         space_state = state["space"]
-        obj.space_ = (LatentSpace if space_state["kind"] == "latent" else DataSpace)(inner)
+        obj.space_ = LatentSpace(inner) if space_state["kind"] == "latent" else DataSpace(inner)
         obj.space_.set_state(space_state)
         obj.threshold_ = float(state["threshold"])
         obj.n_avoided_ = obj.space_.n_records

@@ -128,8 +128,9 @@ class LatentSpace:
 
     kind = "latent"
 
-    def __init__(self, generator):
+    def __init__(self, generator, mode: str | None = None):
         self.generator = generator
+        self.mode = mode
         self.dim = int(generator.latent_dim_)
         self.n_records = 0
 
@@ -161,15 +162,16 @@ class LatentSpace:
 
     def to_matrix(self, key, cand: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Decode every candidate of the block with the block's key, keep the accepted ones."""
-        rows = np.asarray(self.generator.decode_matrix(cand, key=key))
+        rows = np.asarray(self.generator.decode_matrix(cand, key=key, mode=self.mode))
         return rows[ok]
 
     def get_state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "mu": self.mu, "sigma": self.sigma}
+        return {"kind": self.kind, "mu": self.mu, "sigma": self.sigma, "mode": self.mode}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.mu = np.asarray(state["mu"], dtype=np.float64)
         self.sigma = np.asarray(state["sigma"], dtype=np.float64)
+        self.mode = state.get("mode")
         self._build()
 
 
