@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 import synthgen
 from synthgen.cli.app import app
 from synthgen.cli._common import parse_params, parse_value
+from synthgen._params import Bool, Param
 from synthgen.errors import InvalidParameterError, SamplingError
+from synthgen.generators.gaussian import GaussianGenerator
 from synthgen.io import read_data
 
 runner = CliRunner()
@@ -159,6 +161,43 @@ def test_quiet_writes_nothing_on_stderr(table_csv):
     assert result.stderr == ""
 
 
+class _ChattyGaussian(GaussianGenerator):
+    """A Gaussian generator with a training display of its own, like the VAE's."""
+
+    hyperparameters = {**GaussianGenerator.hyperparameters,
+                       "verbose": Param(True, Bool(), "report training on stderr")}
+
+    def _fit(self, key, X, hp):
+        if hp["verbose"]:
+            print("training display", file=sys.stderr)
+        return super()._fit(key, X, hp)
+
+
+def test_quiet_silences_a_generators_own_training_display(table_csv, monkeypatch):
+    import synthgen.registry
+
+    monkeypatch.setattr(synthgen.registry, "make", lambda name, **hp: _ChattyGaussian(**hp))
+    args = ("sample", "--data", table_csv, "--n", 20, "--seed", 0)
+    loud = invoke(*args)
+    assert loud.exit_code == 0, loud.output
+    assert "training display" in loud.stderr
+    quiet = invoke(*args, "-q")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+    forced = invoke(*args, "-q", "--param", "verbose=true")
+    assert "training display" in forced.stderr
+
+
+def test_csv_on_stdout_stays_on_stdout_with_a_progress_bar(table_csv):
+    env = {"TTY_INTERACTIVE": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "160"}
+    result = invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 300, "--seed", 1,
+                    env=env)
+    assert result.exit_code == 0, result.output
+    assert len(read_stdout_csv(result)) == 300
+    assert "300/300 rows" in result.stderr and "a,b,c,k" not in result.stderr
+
+
 def test_same_seed_same_rows_and_chunking_does_not_matter(table_csv):
     base = ("sample", "--model", "gaussian", "--data", table_csv, "--n", 300, "--seed", 9, "-q")
     first = invoke(*base)
@@ -298,6 +337,12 @@ def test_bad_param(table_csv, tmp_path, param, fragment):
 @pytest.mark.parametrize("n", [0, -3])
 def test_n_must_be_positive(n):
     assert_error(invoke("sample", "--model", "gaussian", "--n", n), "--n must be a positive int")
+
+
+@pytest.mark.parametrize("command", ["sample", "fit"])
+def test_seed_must_be_a_non_negative_int(command, table_csv, tmp_path):
+    args = ("fit", table_csv, "-o", tmp_path / "m.sgm") if command == "fit" else ("sample",)
+    assert_error(invoke(*args, "--model", "gaussian", "--seed", -1), "--seed must be an int in [0,")
 
 
 def test_unreadable_and_missing_data(tmp_path):

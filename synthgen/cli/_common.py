@@ -129,24 +129,37 @@ def check_positive(value: int, option: str) -> int:
     return check_n(value, option)
 
 
+def check_seed_option(seed: int | None) -> int | None:
+    """``--seed``: None, or an int in [0, 2**32 - 1]."""
+    from ..random import check_seed
+
+    return None if seed is None else check_seed(seed, "--seed")
+
+
 # ---------------------------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------------------------
 
 
-def make_generator(model: str | None, params: dict[str, Any]):
-    """An unfitted generator by registry name with ``params`` as hyperparameters."""
+def make_generator(model: str | None, params: dict[str, Any], *, quiet: bool = False):
+    """An unfitted generator by registry name with ``params`` as hyperparameters.
+
+    A generator with a ``verbose`` hyperparameter (its own progress display) is made
+    silent by ``--quiet`` unless ``verbose`` was given explicitly.
+    """
     from ..registry import make
 
-    return make(model or DEFAULT_MODEL, **params)
+    gen = make(model or DEFAULT_MODEL, **params)
+    if quiet and "verbose" in gen.param_table() and "verbose" not in params:
+        gen.set_params(verbose=False)
+    return gen
 
 
 def fit_generator(gen, data, *, seed: int | None, quiet: bool):
     """Fit ``gen`` on ``data`` with ``seed`` (0 when None), showing a status line."""
-    from ..random import check_seed
-
-    fit_seed = 0 if seed is None else check_seed(seed, "--seed")
-    with status(f"fitting {gen.name} on {data_shape(data)}", quiet=quiet):
+    fit_seed = 0 if seed is None else check_seed_option(seed)
+    own_display = getattr(gen, "verbose", False) is True
+    with status(f"fitting {gen.name} on {data_shape(data)}", quiet=quiet, spinner=not own_display):
         gen.fit(data, seed=fit_seed)
     return gen
 
@@ -171,14 +184,17 @@ def stderr_console():
 
 
 @contextlib.contextmanager
-def status(message: str, *, quiet: bool) -> Iterator[None]:
-    """A spinner with ``message`` on an interactive stderr; a summary line otherwise."""
+def status(message: str, *, quiet: bool, spinner: bool = True) -> Iterator[None]:
+    """A spinner with ``message`` on an interactive stderr, then a summary line.
+
+    ``spinner=False`` leaves the terminal to a display of the work's own (a training bar).
+    """
     if quiet:
         yield
         return
     console = stderr_console()
     start = time.perf_counter()
-    if console.is_interactive:
+    if spinner and console.is_interactive:
         with console.status(message):
             yield
     else:
@@ -215,6 +231,8 @@ def _row_progress(console):
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
 
 

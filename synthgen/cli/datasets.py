@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import typer
+
 
 def datasets() -> None:
     """List the embedded data sets (usable as --data NAME) with size, origin and licence."""
-    import typer
-
     from ..datasets import DEFAULT, list_datasets
 
     for name, info in list_datasets().items():

@@ -32,7 +32,8 @@ def fit(
     `synthgen sample --data DATA --model NAME --seed S`.
     """
     common.check_output(output, kind="model")
-    gen = common.make_generator(model, common.parse_params(param))
+    seed = common.check_seed_option(seed)
+    gen = common.make_generator(model, common.parse_params(param), quiet=quiet)
     frame = common.load_data(data, option="DATA")
     common.fit_generator(gen, frame, seed=seed, quiet=quiet)
     gen.save(output)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import typer
+
 
 def models() -> None:
     """List the generators (built-in and plug-ins) with a one-line description."""
-    import typer
-
     from ..registry import describe_generators
 
     table = describe_generators()

@@ -54,6 +54,7 @@ def sample(
     """
     n = common.check_positive(n, "--n")
     chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
+    seed = common.check_seed_option(seed)
     common.check_output(output)
     gen = obtain_generator(model, from_, data, param, seed, quiet)
     chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows)
@@ -72,6 +73,6 @@ def obtain_generator(model: str | None, from_: Path | None, data: str | None,
                 f"--from samples a fitted model; {', '.join(given)} cannot be combined with it"
             )
         return common.load_generator(from_, quiet=quiet)
-    gen = common.make_generator(model, params)
+    gen = common.make_generator(model, params, quiet=quiet)
     frame = common.load_data(data)
     return common.fit_generator(gen, frame, seed=seed, quiet=quiet)
