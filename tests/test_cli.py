@@ -104,6 +104,8 @@ def test_version_and_help():
     assert result.exit_code == 0
     for command in ("sample", "fit", "score", "models", "datasets"):
         assert command in result.stdout
+    bare = invoke()
+    assert bare.exit_code == 2 and "Usage" in bare.output and "sample" in bare.output
 
 
 def test_models_lists_the_registry_one_line_each():
@@ -309,6 +311,14 @@ def test_score_writes_log_density_per_row(table_csv, model_file, tmp_path):
     back = pd.read_parquet(out)
     assert list(back.columns) == ["a", "b", "c", "k", "log_density"]
     np.testing.assert_allclose(back["log_density"], expected, rtol=1e-6)
+
+
+def test_score_refuses_data_of_another_shape(model_file, tmp_path):
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"a": [1.0, 2.0], "z": [3.0, 4.0]}).to_csv(other, index=False)
+    out = tmp_path / "scores.csv"
+    assert_error(invoke("score", other, "--from", model_file, "-o", out), "columns")
+    assert not out.exists()
 
 
 # -- errors --------------------------------------------------------------------------------------
