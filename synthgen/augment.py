@@ -6,12 +6,11 @@ over-sampler (``SMOTE``, ``RandomOverSampler``) would.  It drops into ``imblearn
 and is cloned by ``sklearn.base.clone``, yet needs neither scikit-learn nor imbalanced-learn
 to run.
 
-Numeric input (an array, a list of rows, or a DataFrame of numbers without gaps) is modelled per
-class after standardisation: each column is centred and scaled by the class's own mean and
-standard deviation, and columns that are constant within the class are left out and restored as
-they are.  Other DataFrames (categories, gaps) go to the generator as they are, through a
-``TableVectoriser``.  :func:`augment_frame` is the same operation on one DataFrame that holds
-its target column.
+Numeric input (an array, a list of rows, a DataFrame of numbers without gaps) is modelled per
+class after standardisation by the class's own mean and standard deviation; columns constant
+within the class are left out and restored as they are.  Other DataFrames (categories, gaps) go
+to the generator through a ``TableVectoriser``.  :func:`augment_frame` does the same to one
+DataFrame that holds its target column.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from .errors import InvalidDataError, InvalidParameterError, NotFittedError
 SAMPLING_STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
 _AVOID_KEYS = ("alpha", "threshold", "space", "data_scale", "max_tries", "max_batch")
 _PARAMS = ("sampling_strategy", "random_state", "generator", "generator_params", "avoid")
-_MAX_SEED = 2**31 - 1
 
 
 # -- the target -------------------------------------------------------------------------------
@@ -40,10 +38,7 @@ def read_target(y, n_rows: int | None = None) -> np.ndarray:
     one 1 per row), a Series or a one-column DataFrame.  Continuous values, gaps and multi-label
     targets are refused.
     """
-    if hasattr(y, "iloc"):
-        values = y.to_numpy()
-    else:
-        values = np.asarray(y)
+    values = y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     elif values.ndim == 2:
@@ -57,17 +52,12 @@ def read_target(y, n_rows: int | None = None) -> np.ndarray:
 
 
 def _indicator_to_labels(values: np.ndarray) -> np.ndarray:
-    binary = values.dtype.kind in "biuf" and np.isin(values, (0, 1)).all()
-    if not binary:
-        raise InvalidDataError(
-            f"y has {values.shape[1]} columns that are not a 0/1 indicator matrix; multilabel and "
-            "multioutput targets are not supported"
-        )
+    if not (values.dtype.kind in "biuf" and np.isin(values, (0, 1)).all()):
+        raise InvalidDataError(f"y has {values.shape[1]} columns that are not a 0/1 indicator matrix; "
+                               "multilabel and multioutput targets are not supported")
     if (values.sum(axis=1) > 1).any():
-        raise InvalidDataError(
-            "y is a multilabel indicator matrix (a row with more than one 1); multilabel and "
-            "multioutput targets are not supported"
-        )
+        raise InvalidDataError("y is a multilabel indicator matrix (a row with more than one 1); "
+                               "multilabel and multioutput targets are not supported")
     return values.argmax(axis=1)
 
 
@@ -75,25 +65,16 @@ def _check_labels(values: np.ndarray) -> None:
     if len(values) == 0:
         raise InvalidDataError("y is empty (0 labels)")
     if pd.isna(values).any():
-        i = int(np.flatnonzero(pd.isna(values))[0])
-        raise InvalidDataError(f"y has a missing label at row {i}; drop or fill it")
+        raise InvalidDataError(f"y has a missing label at row {np.flatnonzero(pd.isna(values))[0]}; drop or fill it")
     if values.dtype.kind == "f":
         bad = values[values != np.round(values)]
         if len(bad):
-            raise InvalidDataError(
-                f"y must hold class labels (ints, strings or booleans); got continuous values "
-                f"such as {bad[0]!r} (unknown label type: continuous)"
-            )
+            raise InvalidDataError(f"y must hold class labels (ints, strings or booleans); got continuous "
+                                   f"values such as {bad[0]!r} (unknown label type: continuous)")
     try:
         np.unique(values)
     except TypeError:
         raise InvalidDataError("y mixes labels of kinds that cannot be ordered (e.g. str and int)") from None
-
-
-def class_counts(labels: np.ndarray) -> dict:
-    """Class -> number of rows, in sorted class order."""
-    classes, counts = np.unique(labels, return_counts=True)
-    return {_plain(c): int(n) for c, n in zip(classes, counts)}
 
 
 def _plain(v):
@@ -112,12 +93,11 @@ def resolve_sampling_strategy(sampling_strategy, labels) -> OrderedDict:
     * callable: ``f(y)`` gives such a dict.
     """
     labels = np.asarray(labels)
-    counts = class_counts(labels)
+    classes, sizes = np.unique(labels, return_counts=True)
+    counts = {_plain(c): int(n) for c, n in zip(classes, sizes)}
     if len(counts) < 2:
-        only = next(iter(counts), None)
-        raise InvalidDataError(
-            f"y has a single class ({only!r}); an over-sampler needs at least 2 classes to balance"
-        )
+        raise InvalidDataError(f"y has a single class ({next(iter(counts), None)!r}); an over-sampler "
+                               "needs at least 2 classes to balance")
     majority = max(counts, key=counts.get)
     n_max = counts[majority]
     s = sampling_strategy
@@ -130,9 +110,8 @@ def resolve_sampling_strategy(sampling_strategy, labels) -> OrderedDict:
     elif callable(s):
         wanted = s(labels)
         if not isinstance(wanted, dict):
-            raise InvalidParameterError(
-                f"sampling_strategy as a callable must return a dict of class -> count; got {wanted!r}"
-            )
+            raise InvalidParameterError(f"sampling_strategy as a callable must return a dict of class -> "
+                                        f"count; got {wanted!r}")
         out = _dict_strategy(wanted, counts)
     else:
         raise InvalidParameterError(
@@ -165,18 +144,14 @@ def _dict_strategy(wanted: dict, counts: dict) -> dict:
     for key, n in wanted.items():
         c = _plain(key)
         if c not in counts:
-            raise InvalidParameterError(
-                f"sampling_strategy names class {c!r}, which is not in y; classes: {list(counts)}"
-            )
+            raise InvalidParameterError(f"sampling_strategy names class {c!r}, which is not in y; "
+                                        f"classes: {list(counts)}")
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 0:
-            raise InvalidParameterError(
-                f"sampling_strategy[{c!r}] must be a non-negative int count; got {n!r}"
-            )
+            raise InvalidParameterError(f"sampling_strategy[{c!r}] must be a non-negative int count; got {n!r}")
         if n < counts[c]:
-            raise InvalidParameterError(
-                f"sampling_strategy[{c!r}] asks for {n} rows but the class has {counts[c]}; an "
-                "over-sampler only adds rows, so ask for at least the current count"
-            )
+            raise InvalidParameterError(f"sampling_strategy[{c!r}] asks for {n} rows but the class has "
+                                        f"{counts[c]}; an over-sampler only adds rows, so ask for at "
+                                        "least the current count")
         out[c] = int(n) - counts[c]
     return out
 
@@ -185,17 +160,14 @@ def _float_strategy(r: float, counts: dict, majority, n_max: int) -> dict:
     if not 0.0 < r <= 1.0:
         raise InvalidParameterError(f"sampling_strategy as a float must be in (0, 1]; got {r}")
     if len(counts) != 2:
-        raise InvalidParameterError(
-            f"sampling_strategy can be a float only for a binary target; y has {len(counts)} classes "
-            "(give a dict of class -> count instead)"
-        )
+        raise InvalidParameterError(f"sampling_strategy can be a float only for a binary target; y has "
+                                    f"{len(counts)} classes (give a dict of class -> count instead)")
     out = {c: int(n_max * r - n) for c, n in counts.items() if c != majority}
     for c, n in out.items():
         if n <= 0:
-            raise InvalidParameterError(
-                f"sampling_strategy={r} asks for {int(n_max * r)} rows of class {c!r}, which "
-                f"already has {counts[c]}; raise the ratio above {counts[c] / n_max:.4g}"
-            )
+            raise InvalidParameterError(f"sampling_strategy={r} asks for {int(n_max * r)} rows of class "
+                                        f"{c!r}, which already has {counts[c]}; raise the ratio above "
+                                        f"{counts[c] / n_max:.4g}")
     return out
 
 
@@ -209,15 +181,14 @@ def check_random_state(random_state) -> np.random.RandomState:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
         if 0 <= random_state < 2**32:
             return np.random.RandomState(int(random_state))
-    raise InvalidParameterError(
-        f"random_state must be None, an int in [0, 2**32) or a numpy RandomState; got {random_state!r}"
-    )
+    raise InvalidParameterError(f"random_state must be None, an int in [0, 2**32) or a numpy "
+                                f"RandomState; got {random_state!r}")
 
 
 def class_seeds(random_state, n_classes: int) -> list[tuple[int, int]]:
     """One (fit seed, sample seed) pair per class grown, drawn from ``random_state``."""
     rs = check_random_state(random_state)
-    draws = rs.randint(0, _MAX_SEED, size=(n_classes, 2))
+    draws = rs.randint(0, 2**31 - 1, size=(n_classes, 2))
     return [(int(a), int(b)) for a, b in draws]
 
 
@@ -226,12 +197,11 @@ def class_defaults(name: str, n_rows: int, n_features: int) -> dict[str, Any]:
     """Settings used for a generator named ``name`` fitted on a class of ``n_rows`` standardised
     rows in ``n_features`` columns, unless ``generator_params`` says otherwise.
 
-    * gaussian: ``covariance_type="diag"`` and ``reg_covar=1e-3`` (a thousandth of each column's
-      variance).  A class's full covariance is singular when it has fewer rows than columns and
-      poorly estimated well beyond that; on the credit-card benchmark (``docs/augment.md``) the
-      diagonal model gave better classifiers than the full one at every class size from 10 to 250
-      rows in 29 columns.  With ``covariance_type="full"`` the ``reg_covar`` keeps it positive
-      definite;
+    * gaussian: ``covariance_type="diag"``, ``reg_covar=1e-3`` (a thousandth of a column's variance).
+      A class's full covariance is singular below ``n_features`` rows and poorly estimated well
+      beyond; on the credit-card benchmark (docs/augment.md) the diagonal model trained better
+      classifiers at every class size tried (10 to 250 rows in 29 columns).  ``reg_covar`` keeps a
+      ``covariance_type="full"`` asked for in ``generator_params`` positive definite;
     * gmm, pca_gmm: components chosen by BIC among ``1 .. max(1, min(20, n_rows // (n_features + 1)))``
       so every component has at least as many rows as parameters of its mean;
     * vae: no progress bar.
@@ -256,34 +226,27 @@ def _clone_generator(gen):
     return type(gen)(**params)
 
 
-def _check_generator(spec) -> None:
+def _check_settings(generator, generator_params, avoid) -> dict | None:
+    """Check the generator settings; return ``None`` for no filter, else the rejection sampler's."""
     from .base import Generator
     from .registry import list_generators
 
-    if isinstance(spec, Generator):
-        return
     names = list_generators()
-    if not isinstance(spec, str) or spec not in names:
-        raise InvalidParameterError(
-            f"generator must be a generator name ({', '.join(names)}) or a synthgen Generator; got {spec!r}"
-        )
-
-
-def _check_avoid(avoid) -> dict | None:
-    """``None`` for no filter, else the rejection sampler's settings."""
+    if not isinstance(generator, Generator) and not (isinstance(generator, str) and generator in names):
+        raise InvalidParameterError(f"generator must be a generator name ({', '.join(names)}) or a "
+                                    f"synthgen Generator; got {generator!r}")
+    if generator_params is not None and not isinstance(generator_params, dict):
+        raise InvalidParameterError(f"generator_params must be a dict of hyperparameters or None; "
+                                    f"got {generator_params!r}")
     if isinstance(avoid, (bool, np.bool_)):
         return {} if avoid else None
     if isinstance(avoid, dict):
         unknown = sorted(set(map(str, avoid)) - set(_AVOID_KEYS))
         if unknown:
-            raise InvalidParameterError(
-                f"avoid has unknown rejection-sampler settings: {', '.join(unknown)}; known: "
-                + ", ".join(_AVOID_KEYS)
-            )
+            raise InvalidParameterError(f"avoid has unknown rejection-sampler settings: {', '.join(unknown)}; "
+                                        f"known: {', '.join(_AVOID_KEYS)}")
         return dict(avoid)
-    raise InvalidParameterError(
-        f"avoid must be True, False, or a dict of rejection-sampler settings; got {avoid!r}"
-    )
+    raise InvalidParameterError(f"avoid must be True, False, or a dict of rejection-sampler settings; got {avoid!r}")
 
 
 # -- the data ---------------------------------------------------------------------------------
@@ -296,25 +259,22 @@ class _Layout:
         if sparse.issparse(X):
             raise InvalidDataError("X is a sparse matrix; give a dense array or a DataFrame")
         self.kind = "frame" if isinstance(X, pd.DataFrame) else "list" if isinstance(X, list) else "array"
-        frame = X if self.kind == "frame" else None
-        values = None if frame is not None else np.asarray(X)
-        if values is not None and values.ndim != 2:
-            raise InvalidDataError(
-                f"X must be 2-D (rows x columns); got shape {values.shape}"
-                + ("; use X.reshape(-1, 1) for a single column" if values.ndim == 1 else "")
-            )
-        shape = frame.shape if frame is not None else values.shape
+        if self.kind == "frame":
+            self.columns, self.dtypes, self.numeric = list(X.columns), list(X.dtypes), _is_numeric(X)
+            shape = X.shape
+        else:
+            values = np.asarray(X)
+            if values.ndim != 2:
+                raise InvalidDataError(f"X must be 2-D (rows x columns); got shape {values.shape}"
+                                       + ("; use X.reshape(-1, 1) for one column" if values.ndim == 1 else ""))
+            if values.dtype.kind not in "biuf":
+                raise InvalidDataError(f"X must be numeric; got an array of dtype {values.dtype} (use a "
+                                       "DataFrame for columns of mixed kinds)")
+            shape, self.numeric = values.shape, True
+            self.columns, self.dtypes = [f"x{i}" for i in range(shape[1])], [values.dtype] * shape[1]
         if shape[0] == 0 or shape[1] == 0:
             raise InvalidDataError(f"X is empty (shape {shape})")
         self.n_rows, self.n_features = shape
-        self.columns = list(frame.columns) if frame is not None else [f"x{i}" for i in range(shape[1])]
-        self.numeric = _is_numeric(frame) if frame is not None else values.dtype.kind in "biuf"
-        if values is not None and not self.numeric:
-            raise InvalidDataError(
-                f"X must be numeric; got an array of dtype {values.dtype} (use a DataFrame for "
-                "columns of mixed kinds)"
-            )
-        self.dtypes = list(frame.dtypes) if frame is not None else [values.dtype] * shape[1]
 
     def matrix(self, X) -> np.ndarray:
         """X as float64, checked for gaps and infinities."""
@@ -332,22 +292,20 @@ class _Layout:
             out = pd.DataFrame({i: c for i, c in enumerate(cols)}, index=pd.RangeIndex(len(M)))
             out.columns = pd.Index(self.columns)
             return out
-        arr = np.column_stack(cols).astype(self.dtypes[0], copy=False) if len(M) else M.astype(self.dtypes[0])
+        arr = np.column_stack(cols).astype(self.dtypes[0], copy=False)
         return arr.tolist() if self.kind == "list" else arr
 
 
 def _is_numeric(frame: pd.DataFrame) -> bool:
-    kinds = all(
-        pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype)
-        for c in frame.columns
-    )
+    types = pd.api.types
+    kinds = all(types.is_numeric_dtype(dt) or types.is_bool_dtype(dt) for dt in frame.dtypes)
     return kinds and not frame.isna().any().any()
 
 
 def _cast(values: np.ndarray, dtype, low: float, high: float):
     if pd.api.types.is_bool_dtype(dtype):
-        return pd.array(values >= 0.5, dtype=dtype) if isinstance(dtype, pd.api.extensions.ExtensionDtype) else values >= 0.5
-    if pd.api.types.is_integer_dtype(dtype):
+        values = values >= 0.5
+    elif pd.api.types.is_integer_dtype(dtype):
         values = np.clip(np.rint(values), low, high)
     if isinstance(dtype, pd.api.extensions.ExtensionDtype):
         return pd.array(values, dtype=dtype)
@@ -382,10 +340,9 @@ class _ClassModel:
     def fit(self, rows, seed: int, label) -> "_ClassModel":
         min_rows = max(2, int(getattr(self.generator, "min_rows", 2)))
         if len(rows) < min_rows:
-            raise InvalidDataError(
-                f"class {label!r} has {len(rows)} row(s); a {self.generator.name} generator needs at "
-                f"least {min_rows} to learn from (leave the class out of sampling_strategy)"
-            )
+            raise InvalidDataError(f"class {label!r} has {len(rows)} row(s); a {self.generator.name} generator "
+                                   f"needs at least {min_rows} to learn from (leave the class out of "
+                                   "sampling_strategy)")
         if not self.standardised:
             self.generator.fit(rows, seed=seed)
             return self
@@ -414,10 +371,8 @@ class _ClassModel:
             return arr.tolist() if lay.kind == "list" else arr
         if not isinstance(rows, pd.DataFrame) or list(rows.columns) != lay.columns:
             got = list(rows.columns) if isinstance(rows, pd.DataFrame) else type(rows).__name__
-            raise InvalidParameterError(
-                f"the generator's vectoriser gives back {got}, not X's columns {lay.columns}; "
-                "choose a vectoriser that keeps every column (e.g. 'table')"
-            )
+            raise InvalidParameterError(f"the generator's vectoriser gives back {got}, not X's columns "
+                                        f"{lay.columns}; choose one that keeps every column (e.g. 'table')")
         for j, dt in enumerate(lay.dtypes):
             if rows.dtypes.iloc[j] != dt:
                 rows.isetitem(j, rows.iloc[:, j].astype(dt))
@@ -431,11 +386,7 @@ class GeneratorOversampler:
     Parameters
     ----------
     sampling_strategy : float, str, dict or callable, default "auto"
-        How many rows each class gets, with imbalanced-learn's over-sampling meanings: a float
-        ``r`` in (0, 1] (binary targets) grows the minority class to ``r`` times the majority's
-        count; "minority", "not minority", "not majority", "all" and "auto" (= "not majority")
-        grow the classes named to the majority's count; a dict maps a class to the count wanted
-        after resampling; a callable ``f(y)`` returns such a dict.
+        How many rows each class gets, as in imbalanced-learn (see :func:`resolve_sampling_strategy`).
     random_state : None, int or numpy.random.RandomState
         Source of the per-class fit and sample seeds: None uses numpy's global generator, an int
         gives the same rows on every call.
@@ -481,10 +432,8 @@ class GeneratorOversampler:
         """Set constructor arguments by name; returns ``self``."""
         unknown = sorted(set(params) - set(_PARAMS))
         if unknown:
-            raise InvalidParameterError(
-                f"unknown parameter(s) for GeneratorOversampler: {', '.join(unknown)}; known: "
-                + ", ".join(_PARAMS)
-            )
+            raise InvalidParameterError(f"unknown parameter(s) for GeneratorOversampler: {', '.join(unknown)}; "
+                                        f"known: {', '.join(_PARAMS)}")
         for k, v in params.items():
             setattr(self, k, v)
         return self
@@ -518,21 +467,14 @@ class GeneratorOversampler:
     def fit_resample(self, X, y, **params):
         """``X`` and ``y`` followed by the new rows and their labels, in the input's types."""
         if params:
-            raise InvalidParameterError(
-                f"fit_resample takes no extra parameters; got {', '.join(sorted(params))}"
-            )
+            raise InvalidParameterError(f"fit_resample takes no extra parameters; got {', '.join(sorted(params))}")
         self._fit(X, y)
-        idx, new_rows = [], []
-        for label, n in self.sampling_strategy_.items():
-            if n > 0:
-                new_rows.append(self._sample(label, n, self._sample_seeds_[label]))
-                idx.append(np.full(n, self._first_row_[label]))
-        if not new_rows:
-            return _append(X, _take(X, np.arange(0))), _append(y, _take(y, np.arange(0)))
-        new_X = new_rows[0]
-        for part in new_rows[1:]:
-            new_X = _append(new_X, part)
-        return _append(X, new_X), _append(y, _take(y, np.concatenate(idx)))
+        X_res, y_res = _append(X, _take(X, [])), _append(y, _take(y, []))
+        for label, model in self.models_.items():
+            n = self.sampling_strategy_[label]
+            X_res = _append(X_res, model.sample(n, self._sample_seeds_[label]))
+            y_res = _append(y_res, _take(y, np.full(n, self._first_row_[label])))
+        return X_res, y_res
 
     def sample_class(self, label, n: int, *, seed: int | None = None):
         """``n`` new rows of class ``label`` in X's form and units (same seed, same rows)."""
@@ -541,46 +483,42 @@ class GeneratorOversampler:
         if not hasattr(self, "models_"):
             raise NotFittedError("this GeneratorOversampler is not fitted yet; call fit first")
         if label not in self.models_:
-            raise InvalidParameterError(
-                f"no generator was fitted for class {label!r}; fitted classes: {list(self.models_)}"
-            )
-        return self._sample(label, check_n(n), seed)
-
-    def _sample(self, label, n: int, seed):
-        return self.models_[label].sample(n, seed)
+            raise InvalidParameterError(f"no generator was fitted for class {label!r}; fitted classes: "
+                                        f"{list(self.models_)}")
+        return self.models_[label].sample(check_n(n), seed)
 
     def _fit(self, X, y) -> None:
-        _check_generator(self.generator)
-        avoid = _check_avoid(self.avoid)
-        if self.generator_params is not None and not isinstance(self.generator_params, dict):
-            raise InvalidParameterError(
-                f"generator_params must be a dict of hyperparameters or None; got {self.generator_params!r}"
-            )
+        """Check everything, then fit one generator per class with rows to add."""
+        avoid = _check_settings(self.generator, self.generator_params, self.avoid)
         layout = _Layout(X)
         labels = read_target(y, layout.n_rows)
         strategy = resolve_sampling_strategy(self.sampling_strategy, labels)
         seeds = class_seeds(self.random_state, len(strategy))
         standardised = layout.numeric and self._vectoriser() is None
         data = layout.matrix(X) if standardised else (X if layout.kind == "frame" else np.asarray(X))
+        self._set_feature_names(layout)
+        self.generators_, self.models_, self._sample_seeds_, self._first_row_ = {}, {}, {}, {}
+        for (label, n_new), (fit_seed, sample_seed) in zip(strategy.items(), seeds):
+            if n_new > 0:
+                rows_idx = np.flatnonzero(labels == label)
+                gen = self._fit_class(label, _take(data, rows_idx), fit_seed, avoid, layout, standardised)
+                self.generators_[label] = gen
+                self._sample_seeds_[label] = sample_seed
+                self._first_row_[label] = int(rows_idx[0])
+        self.sampling_strategy_ = strategy
+
+    def _fit_class(self, label, rows, seed: int, avoid, layout: _Layout, standardised: bool):
+        d = int((np.ptp(rows, axis=0) > 0).sum()) if standardised else layout.n_features
+        gen = self._new_generator(len(rows), max(d, 1), avoid, layout)
+        self.models_[label] = _ClassModel(gen, layout, standardised).fit(rows, seed, label)
+        return gen
+
+    def _set_feature_names(self, layout: _Layout) -> None:
         self.n_features_in_ = layout.n_features
         if layout.kind == "frame" and all(isinstance(c, str) for c in layout.columns):
             self.feature_names_in_ = np.asarray(layout.columns, dtype=object)
         else:
             self.__dict__.pop("feature_names_in_", None)
-        self.generators_, self.models_, self._sample_seeds_, self._first_row_ = {}, {}, {}, {}
-        for (label, n_new), (fit_seed, sample_seed) in zip(strategy.items(), seeds):
-            if n_new == 0:
-                continue
-            rows_idx = np.flatnonzero(labels == label)
-            rows = _take(data, rows_idx)
-            d = int(np.ptp(rows, axis=0).astype(bool).sum()) if standardised else layout.n_features
-            gen = self._new_generator(len(rows_idx), max(d, 1), avoid, layout)
-            model = _ClassModel(gen, layout, standardised).fit(rows, fit_seed, label)
-            self.models_[label] = model
-            self.generators_[label] = gen
-            self._sample_seeds_[label] = sample_seed
-            self._first_row_[label] = int(rows_idx[0])
-        self.sampling_strategy_ = strategy
 
     def _vectoriser(self):
         from .base import Generator
@@ -618,19 +556,15 @@ class GeneratorOversampler:
             raise NotFittedError("this GeneratorOversampler is not fitted yet; call fit first")
         known = getattr(self, "feature_names_in_", None)
         if input_features is None:
-            if known is not None:
-                return known.copy()
-            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+            default = [f"x{i}" for i in range(self.n_features_in_)]
+            return np.asarray(default if known is None else known, dtype=object)
         names = np.asarray(input_features, dtype=object)
         if known is not None and (len(names) != len(known) or (names != known).any()):
-            raise InvalidParameterError(
-                f"input_features is not equal to feature_names_in_: got {list(names)}, fitted on {list(known)}"
-            )
+            raise InvalidParameterError(f"input_features is not equal to feature_names_in_: got "
+                                        f"{list(names)}, fitted on {list(known)}")
         if len(names) != self.n_features_in_:
-            raise InvalidParameterError(
-                f"input_features should have length equal to number of features ({self.n_features_in_}), "
-                f"got {len(names)}"
-            )
+            raise InvalidParameterError(f"input_features should have length equal to number of features "
+                                        f"({self.n_features_in_}), got {len(names)}")
         return names
 
 
@@ -644,36 +578,19 @@ def _same(a, b) -> bool:
 # -- one DataFrame with its target -------------------------------------------------------------
 def augment_frame(df: pd.DataFrame, target: str, *, model="gaussian", ratio="auto", seed: int = 0,
                   params: dict | None = None, avoid: bool | dict = False) -> pd.DataFrame:
-    """``df`` followed by synthetic rows of its rare classes (the command ``synthgen augment``).
+    """``df`` (with a fresh RangeIndex) followed by synthetic rows of its rare classes.
 
-    Parameters
-    ----------
-    df : DataFrame
-        The table, target column included.
-    target : str
-        The class column.
-    model : str or Generator
-        Generator for each class grown (see :class:`GeneratorOversampler`).
-    ratio : float, str, dict or callable
-        The ``sampling_strategy``: e.g. 1.0 or "auto" to balance, 0.5 for half the majority.
-    seed : int
-        Same seed, same rows.
-    params : dict, optional
-        The generator's hyperparameters.
-    avoid : bool or dict
-        Keep new rows away from real ones (a rejection sampler; see ``GeneratorOversampler``).
-
-    Returns
-    -------
-    DataFrame with ``df``'s columns in their order and dtypes: ``df``'s rows (with a fresh
-    RangeIndex), then the new ones.
+    The command ``synthgen augment`` calls this.  ``target`` names the class column; ``model``,
+    ``params`` and ``avoid`` are the :class:`GeneratorOversampler`'s ``generator``,
+    ``generator_params`` and ``avoid``; ``ratio`` is its ``sampling_strategy`` (1.0 or "auto"
+    balance the classes, 0.5 grows the minority to half the majority); the same ``seed`` gives
+    the same rows.  The result has ``df``'s columns, in their order, with their dtypes.
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidDataError(f"augment_frame needs a DataFrame; got {type(df).__name__}")
     if target not in df.columns:
-        raise InvalidParameterError(
-            f"target column {target!r} is not in the data; columns: {', '.join(map(str, df.columns))}"
-        )
+        raise InvalidParameterError(f"target column {target!r} is not in the data; columns: "
+                                    f"{', '.join(map(str, df.columns))}")
     sampler = GeneratorOversampler(sampling_strategy=ratio, random_state=seed, generator=model,
                                    generator_params=params, avoid=avoid)
     X_res, y_res = sampler.fit_resample(df.drop(columns=[target]), df[target])
