@@ -256,34 +256,63 @@ def neg_elbo_terms(net, arch: Arch, xs, eps):
     return nll, kl_standard_normal(mean, log_var)
 
 
-def elbo_rows(params: VAEParams, X, *, arch: Arch, eps):
-    """ELBO per row in data units, the reconstruction averaged over the shared draws ``eps`` (S, latent)."""
+def row_keys(key, X):
+    """One key per row, a hash of the row's bits: a row's draws never depend on its neighbours."""
+    bits = jax.lax.bitcast_convert_type(X.astype(jnp.float32), jnp.uint32)
+    weights = jnp.asarray(_HASH_WEIGHTS[: X.shape[-1]] if X.shape[-1] <= len(_HASH_WEIGHTS)
+                          else _hash_weights(X.shape[-1]))
+    h = jnp.sum(bits * weights, axis=-1, dtype=jnp.uint32)
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(h)
+
+
+def _hash_weights(d: int):
+    import numpy as np
+
+    w = np.ones(d, np.uint64)
+    for j in range(1, d):
+        w[j] = (w[j - 1] * np.uint64(0x9E3779B1)) % np.uint64(2**32)
+    return w.astype(np.uint32)
+
+
+_HASH_WEIGHTS = _hash_weights(1024)
+
+
+def _posterior_draws(key, X, k: int, latent_dim: int):
+    """``fn(i) -> (n, latent)``: the i-th standard normal draw of every row (row-seeded)."""
+    keys = row_keys(key, X)
+    return lambda i: jax.vmap(lambda kr: jax.random.normal(jax.random.fold_in(kr, i), (latent_dim,)))(keys)
+
+
+def elbo_rows(params: VAEParams, X, *, arch: Arch, draws: int, key):
+    """ELBO per row in data units, the reconstruction term averaged over ``draws`` draws."""
     xs = standardise(params, X)
     mean, log_var = encode(params.net, arch, xs)
     std = jnp.exp(0.5 * log_var)
+    eps = _posterior_draws(key, X, draws, arch.latent_dim)
 
-    def one(e):
-        return log_lik(xs, decode_raw(params.net, arch, mean + std * e), arch.layout)
+    def one(i):
+        return log_lik(xs, decode_raw(params.net, arch, mean + std * eps(i)), arch.layout)
 
-    rec = jnp.mean(jax.lax.map(one, eps), axis=0)
+    rec = jnp.mean(jax.lax.map(one, jnp.arange(draws)), axis=0)
     return rec - kl_standard_normal(mean, log_var) + log_jacobian(params)
 
 
-def iw_log_prob_rows(params: VAEParams, X, *, arch: Arch, eps):
-    """Importance-weighted estimate of log p(x) per row with ``K = len(eps)`` draws."""
+def iw_log_prob_rows(params: VAEParams, X, *, arch: Arch, k: int, key):
+    """Importance-weighted estimate of log p(x) per row with ``k`` draws from the posterior."""
     xs = standardise(params, X)
     mean, log_var = encode(params.net, arch, xs)
     std = jnp.exp(0.5 * log_var)
+    eps = _posterior_draws(key, X, k, arch.latent_dim)
 
-    def one(e):
+    def one(i):
+        e = eps(i)
         z = mean + std * e
         log_px = log_lik(xs, decode_raw(params.net, arch, z), arch.layout)
         log_pz = -0.5 * jnp.sum(LOG_2PI + z**2, axis=-1)
         log_qz = -0.5 * jnp.sum(LOG_2PI + log_var + e**2, axis=-1)
         return log_px + log_pz - log_qz
 
-    log_w = jax.lax.map(one, eps)
-    k = eps.shape[0]
+    log_w = jax.lax.map(one, jnp.arange(k))
     return jax.scipy.special.logsumexp(log_w, axis=0) - math.log(k) + log_jacobian(params)
 
 

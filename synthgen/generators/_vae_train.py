@@ -1,8 +1,9 @@
 """Training of the VAE: a jitted epoch in ``lax.scan``, Adam with a cosine schedule,
 a KL warm-up, a validation split and early stopping that keeps the best weights.
 
-Every jitted function takes the architecture and the optimiser settings as static
-arguments (hashable tuples), so two fits of the same shape share one compilation.
+Every jitted function takes the architecture and the batch layout as static arguments
+(hashable tuples) and everything else as traced values, so two fits of the same shape
+share one compilation, whatever their seed, epochs, learning rate or KL weight.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from ..errors import InvalidParameterError
 from ._vae_nets import Arch, init_net, neg_elbo_terms
 
 
+#: The learning rate decays along a half cosine to this share of its initial value.
+FINAL_LR_FRACTION = 0.1
+CLIP_NORM = 10.0
+
+
 class TrainConfig(NamedTuple):
     """Static settings of one fit (hashable: part of the jit cache key)."""
 
     batch_size: int
     n_batches: int
-    learning_rate: float
-    total_steps: int
-    clip_norm: float = 10.0
-    final_lr_fraction: float = 0.1
 
 
 class TrainResult(NamedTuple):
@@ -40,12 +42,22 @@ class TrainResult(NamedTuple):
     n_epochs: int
 
 
-def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+def cosine_schedule(learning_rate, total_steps):
+    """``step -> rate``: a half cosine from ``learning_rate`` to FINAL_LR_FRACTION of it.
+
+    Both arguments may be traced values, so a new rate or epoch count needs no new compilation.
+    """
+    def rate(count):
+        frac = jnp.minimum(count / jnp.maximum(total_steps, 1.0), 1.0)
+        return learning_rate * (FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+
+    return rate
+
+
+def make_optimizer(learning_rate=1e-3, total_steps=1.0) -> optax.GradientTransformation:
     """Adam on a cosine-decayed learning rate, after clipping the global gradient norm."""
-    schedule = optax.cosine_decay_schedule(
-        cfg.learning_rate, max(1, cfg.total_steps), alpha=cfg.final_lr_fraction
-    )
-    return optax.chain(optax.clip_by_global_norm(cfg.clip_norm), optax.adam(schedule))
+    return optax.chain(optax.clip_by_global_norm(CLIP_NORM),
+                       optax.adam(cosine_schedule(learning_rate, total_steps)))
 
 
 def _loss(net, arch: Arch, xs, key, beta):
@@ -54,17 +66,17 @@ def _loss(net, arch: Arch, xs, key, beta):
     return jnp.mean(nll + beta * kl)
 
 
-@partial(jax.jit, static_argnames=("arch", "cfg"))
-def init_state(key, *, arch: Arch, cfg: TrainConfig):
+@partial(jax.jit, static_argnames=("arch",))
+def init_state(key, *, arch: Arch):
     """Initial network parameters and optimiser state."""
     net = init_net(key, arch)
-    return net, make_optimizer(cfg).init(net)
+    return net, make_optimizer().init(net)
 
 
 @partial(jax.jit, static_argnames=("arch", "cfg"))
-def run_epoch(net, opt_state, key, xs, beta, *, arch: Arch, cfg: TrainConfig):
+def run_epoch(net, opt_state, key, xs, beta, learning_rate, total_steps, *, arch: Arch, cfg: TrainConfig):
     """One pass over a shuffle of ``xs`` in ``cfg.n_batches`` batches (the remainder is dropped)."""
-    tx = make_optimizer(cfg)
+    tx = make_optimizer(learning_rate, total_steps)
     k_perm, k_noise = jax.random.split(key)
     used = cfg.n_batches * cfg.batch_size
     order = jax.random.permutation(k_perm, xs.shape[0])[:used].reshape(cfg.n_batches, cfg.batch_size)
@@ -97,6 +109,21 @@ def split_validation(key, n: int, fraction: float) -> tuple[np.ndarray, np.ndarr
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+class Holdout(NamedTuple):
+    x_train: jax.Array
+    x_val: jax.Array | None
+    eps_val: jax.Array | None  # fixed latent draws that make the validation loss deterministic
+
+
+def holdout(key, xs, fraction: float, latent_dim: int) -> Holdout:
+    """The split of ``xs`` that :func:`train` uses for ``key``, with the validation draws."""
+    k_split, k_val = jax.random.split(jax.random.fold_in(key, 1))
+    tr, va = split_validation(k_split, xs.shape[0], fraction)
+    if not len(va):
+        return Holdout(xs[tr], None, None)
+    return Holdout(xs[tr], xs[va], jax.random.normal(k_val, (len(va), latent_dim), jnp.float32))
+
+
 def auto_batch_size(n_train: int) -> int:
     """About 16 gradient steps per epoch, in batches of 16 to 256 rows."""
     return int(min(256, max(16, n_train // 16)))
@@ -105,19 +132,17 @@ def auto_batch_size(n_train: int) -> int:
 def train_config(n_train: int, hp: dict) -> TrainConfig:
     batch = auto_batch_size(n_train) if hp["batch_size"] == "auto" else hp["batch_size"]
     batch = min(batch, n_train)
-    n_batches = n_train // batch
-    return TrainConfig(batch, n_batches, float(hp["learning_rate"]), n_batches * hp["epochs"])
+    return TrainConfig(batch, n_train // batch)
 
 
 def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
     """Fit the network to standardised rows ``xs``; returns the kept weights and the history."""
-    k_split, k_init, k_epochs, k_val = jax.random.split(key, 4)
-    tr, va = split_validation(k_split, xs.shape[0], hp["validation_fraction"])
-    x_train = xs[tr]
-    x_val = xs[va] if len(va) else None
-    cfg = train_config(len(tr), hp)
-    net, opt_state = init_state(k_init, arch=arch, cfg=cfg)
-    eps_val = jax.random.normal(k_val, (len(va), arch.latent_dim), jnp.float32)
+    k_init, k_epochs = jax.random.split(jax.random.fold_in(key, 0))
+    x_train, x_val, eps_val = holdout(key, xs, hp["validation_fraction"], arch.latent_dim)
+    cfg = train_config(x_train.shape[0], hp)
+    net, opt_state = init_state(k_init, arch=arch)
+    lr = jnp.float32(hp["learning_rate"])
+    total = jnp.float32(cfg.n_batches * hp["epochs"])
     stopper = _EarlyStopping(hp["patience"], hp["kl_warmup"])
     train_hist: list[float] = []
     val_hist: list[float] = []
@@ -126,7 +151,7 @@ def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
             beta = _beta_at(epoch, hp["beta"], hp["kl_warmup"])
             net, opt_state, loss = run_epoch(
                 net, opt_state, jax.random.fold_in(k_epochs, epoch), x_train,
-                jnp.float32(beta), arch=arch, cfg=cfg,
+                jnp.float32(beta), lr, total, arch=arch, cfg=cfg,
             )
             train_hist.append(float(loss))
             val = math.nan

@@ -20,11 +20,12 @@ import numpy as np
 from .._params import AnyOf, Bool, Check, Choice, Float, Int, Optional, Param
 from ..base import Generator
 from ..errors import InvalidDataError, ModelFileError
+from ..random import BLOCK_ROWS
 from . import _vae_nets as nets
 from ._vae_train import train
 
-#: Draws of the latent variable shared by every row when scoring (so a row's score
-#: never depends on the rows scored with it).
+#: Posterior draws behind each row's ELBO.  Draws are seeded by the row's own values, so a
+#: row's score never depends on the rows scored with it.
 ELBO_DRAWS = 16
 _SCORE_SEED = 20240611
 DECODE_CHUNK = 8192
@@ -59,6 +60,19 @@ def standardisation(X: np.ndarray, layout: nets.Layout) -> tuple[np.ndarray, np.
         shift[cont] = Xc.mean(axis=0)
         scale[cont] = np.where(sd > 0, sd, 1.0)
     return shift, scale
+
+
+_elbo = jax.jit(nets.elbo_rows, static_argnames=("arch", "draws"))
+_iw = jax.jit(nets.iw_log_prob_rows, static_argnames=("arch", "k"))
+_recon = jax.jit(nets.reconstruction_nll_rows, static_argnames=("arch",))
+_encode = jax.jit(nets.encode_rows, static_argnames=("arch",))
+_decode = jax.jit(nets.decode_rows, static_argnames=("arch", "mode"))
+
+
+@partial(jax.jit, static_argnames=("arch", "mode"))
+def _sample_blocks(keys, params, *, arch: nets.Arch, mode: str):
+    """Rows of several blocks at once, one key per block of BLOCK_ROWS rows."""
+    return jax.vmap(lambda k: nets.sample_rows(k, params, BLOCK_ROWS, arch=arch, mode=mode))(keys)
 
 
 class VAEGenerator(Generator):
@@ -119,10 +133,7 @@ class VAEGenerator(Generator):
         return partial(nets.sample_rows, arch=self.arch_, mode=self._mode())
 
     def _sample_blocks(self, keys):
-        from ..base import _vmapped_sampler
-
-        fn = self._jitted(f"_blocks_{self._mode()}", lambda: _vmapped_sampler(self._sampler()))
-        return fn(keys, self.params_)
+        return _sample_blocks(keys, self.params_, arch=self.arch_, mode=self._mode())
 
     # -- scoring --------------------------------------------------------------------------------
     def score_samples(self, data, *, n_importance: int | None = None) -> np.ndarray:
@@ -134,30 +145,31 @@ class VAEGenerator(Generator):
         """
         k = self._n_importance(n_importance)
         X = self._transform_for_scoring(data)
+        key = jax.random.PRNGKey(_SCORE_SEED)
         if k == 0:
-            eps = self._score_eps(ELBO_DRAWS, "elbo")
-            return self._chunked("elbo", partial(nets.elbo_rows, arch=self.arch_, eps=eps), X)
-        eps = self._score_eps(k, "iw")
-        return self._chunked(f"iw{k}", partial(nets.iw_log_prob_rows, arch=self.arch_, eps=eps), X)
+            return self._apply_rows("elbo", _elbo, X, draws=ELBO_DRAWS, key=key)
+        return self._apply_rows(f"iw{k}", _iw, X, k=k, key=key)
 
     def reconstruction_error(self, data) -> np.ndarray:
         """Per row, -log p(x | z) at the encoder's mean z: high for rows the model cannot rebuild."""
         X = self._transform_for_scoring(data)
-        return self._chunked("recon", partial(nets.reconstruction_nll_rows, arch=self.arch_), X)
+        return self._apply_rows("recon", _recon, X)
+
+    def _apply_rows(self, name: str, fn, X: np.ndarray, **bound) -> np.ndarray:
+        """Row-wise ``fn`` in padded chunks; compiled once per architecture and chunk size."""
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        cache.setdefault(name, partial(fn, arch=self.arch_, **bound))
+        return self._chunked(name, cache[name], X)
 
     def _n_importance(self, n_importance) -> int:
         value = self.n_importance if n_importance is None else n_importance
         return self.param_table()["n_importance"].rule("n_importance", value)
 
-    def _score_eps(self, k: int, kind: str):
-        key = jax.random.fold_in(jax.random.PRNGKey(_SCORE_SEED), k + (0 if kind == "elbo" else 1 << 20))
-        return jax.random.normal(key, (k, self.arch_.latent_dim), jnp.float32)
-
     # -- latent space ---------------------------------------------------------------------------
     def encode(self, data) -> tuple[np.ndarray, np.ndarray]:
         """Posterior ``(mean, log_var)`` of each row, each ``(n, latent_dim)``."""
         X = self._transform_for_scoring(data)
-        out = self._chunked("encode", partial(nets.encode_rows, arch=self.arch_), X)
+        out = self._apply_rows("encode", _encode, X)
         return out[:, : self.arch_.latent_dim], out[:, self.arch_.latent_dim:]
 
     @property
@@ -176,8 +188,7 @@ class VAEGenerator(Generator):
         """
         mode = Choice("probs", "mode", "sample")("mode", self._mode() if mode is None else mode)
         Z = self._check_latent(z)
-        fn = self._jitted(f"decode_{mode}",
-                          lambda: jax.jit(partial(nets.decode_rows, arch=self.arch_, mode=mode)))
+        fn = partial(_decode, arch=self.arch_, mode=mode)
         if mode != "sample":
             key = jax.random.PRNGKey(0)
         elif key is None:
