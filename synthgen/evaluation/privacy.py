@@ -22,8 +22,9 @@ the *other* training rows.  At most ``baseline_rows`` baseline rows are drawn (s
 The search runs in bounded memory: :class:`synthgen.sampling.nearest.RecordIndex` prepares
 the training rows in chunks, and a jitted ``lax.scan`` carries the k best candidates per
 query across record chunks (memory ``query_chunk x record_chunk``, whatever the numbers of
-rows).  Float32 products pick the candidates; their distances are then recomputed exactly
-in float64, so an exact copy reads as 0.
+rows).  Float32 products pick the candidates (one more than asked for, so that float32
+near-ties rarely matter); their distances are then recomputed exactly in float64, so an exact
+copy reads as 0.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def nearest_k(records: np.ndarray, queries: np.ndarray, k: int = 2, *, index: Re
         raise InvalidDataError(
             f"queries must be 2-D with {records.shape[1]} columns; got shape {queries.shape}"
         )
-    fn = _topk_fn(k)
+    kk = min(k + 1, index.n_records)  # one spare candidate absorbs float32 near-ties
+    fn = _topk_fn(kk)
     size = int(min(query_chunk, max(8, 1 << max(0, len(queries) - 1).bit_length())))
     dist = np.empty((len(queries), k))
     idx = np.empty((len(queries), k), dtype=np.int64)
@@ -115,8 +117,8 @@ def nearest_k(records: np.ndarray, queries: np.ndarray, k: int = 2, *, index: Re
         _, arg = fn(jnp.asarray(q_aug, jnp.float32), jnp.asarray(q_const, jnp.float32), index._rec)
         arg = np.minimum(np.asarray(arg, dtype=np.int64)[:n], index.n_records - 1)
         exact = np.stack([np.linalg.norm(queries[start:start + n] - records[arg[:, j]], axis=1)
-                          for j in range(k)], axis=1)
-        order = np.argsort(exact, axis=1, kind="stable")
+                          for j in range(kk)], axis=1)
+        order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         dist[start:start + n] = np.take_along_axis(exact, order, axis=1)
         idx[start:start + n] = np.take_along_axis(arg, order, axis=1)
     return Neighbours(dist, idx)
