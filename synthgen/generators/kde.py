@@ -175,9 +175,10 @@ def _query_blocks_lse(X, train, scale, q_fold=None, t_fold=None, *, query_block:
     if q_fold is None:
         out = jax.lax.map(lambda q: _block_lse(q, train, scale, train_block=train_block), Xb)
     else:
-        fb = jnp.pad(q_fold, (0, pad), constant_values=-1).reshape(n_q, qb)
+        fold_blocks = jnp.pad(q_fold, (0, pad), constant_values=-1).reshape(n_q, qb)
         out = jax.lax.map(
-            lambda qf: _block_lse(qf[0], train, scale, qf[1], t_fold, train_block=train_block), (Xb, fb))
+            lambda qf: _block_lse(qf[0], train, scale, qf[1], t_fold, train_block=train_block),
+            (Xb, fold_blocks))
     return jnp.transpose(out, (1, 0, 2)).reshape(scale.shape[0], n_q * qb)[:, :m_rows]
 
 
@@ -366,7 +367,7 @@ class KDEGenerator(Generator):
         if h in (grid[0], grid[-1]) and np.isfinite(scores).all():
             side = "smallest" if h == grid[0] else "largest"
             warnings.warn(f"bandwidth='cv' chose the {side} value on the grid ({h:.4g}); "
-                          "widen cv_span or give a cv_grid that reaches further", stacklevel=3)
+                          "widen cv_span or give a cv_grid that reaches further", stacklevel=4)
         return h
 
     _sample_fn = staticmethod(sample_kde)
