@@ -8,6 +8,9 @@ the result (an imbalanced-learn Pipeline: sampler, StandardScaler, LogisticRegre
 recall at a 1% false-positive rate (the largest true-positive rate on the ROC curve whose
 false-positive rate is at most 1%) and ROC AUC, mean and standard deviation over the seeds.
 
+"synthgen gaussian" uses the oversampler's small-class default (a diagonal covariance);
+"synthgen gaussian full-cov" asks for a full covariance (with the default reg_covar=1e-3).
+
 Run: python benchmarks/bench_augment.py [--quick] [--seeds 5] [--ratio 1.0] [--vae-epochs 100]
 """
 
@@ -51,9 +54,22 @@ def recall_at_fpr(y_true, scores, fpr_max: float = 0.01) -> float:
     return float(tpr[fpr <= fpr_max].max())
 
 
-def methods(k: int, ratio: float, seed: int, vae_epochs: int) -> dict:
+def available_generators() -> list[str]:
+    """The generators of GENERATORS that this installation can build."""
+    from synthgen.registry import get_generator_class, list_generators
+
+    out = []
+    for name in GENERATORS:
+        try:
+            if name in list_generators() and get_generator_class(name):
+                out.append(name)
+        except (ImportError, AttributeError):
+            pass
+    return out
+
+
+def methods(k: int, ratio: float, seed: int, vae_epochs: int, generators: list[str]) -> dict:
     """Name -> a sampler (None for no augmentation), each growing frauds to the same count."""
-    import synthgen
     from imblearn.over_sampling import SMOTE, RandomOverSampler
     from synthgen.augment import GeneratorOversampler
 
@@ -62,15 +78,15 @@ def methods(k: int, ratio: float, seed: int, vae_epochs: int) -> dict:
         "SMOTE": SMOTE(sampling_strategy=ratio, k_neighbors=min(5, k - 1), random_state=seed),
         "RandomOverSampler": RandomOverSampler(sampling_strategy=ratio, random_state=seed),
     }
-    available = synthgen.list_generators()
-    for name in GENERATORS:
-        if name not in available:
-            continue
+    for name in generators:
         params = {"epochs": vae_epochs} if name == "vae" else None
         for avoid in (False, True):
             label = f"synthgen {name}" + (" +avoid" if avoid else "")
             out[label] = GeneratorOversampler(sampling_strategy=ratio, random_state=seed, generator=name,
                                               generator_params=params, avoid=avoid)
+        if name == "gaussian":
+            out["synthgen gaussian full-cov"] = GeneratorOversampler(
+                sampling_strategy=ratio, random_state=seed, generator_params={"covariance_type": "full"})
     return out
 
 
@@ -126,12 +142,14 @@ def main() -> None:
     seeds = range(2 if args.quick else args.seeds)
     ks = [10, 50] if args.quick else args.ks
     X, y = load_creditcard()
+    generators = available_generators()
+    print("synthgen generators:", ", ".join(generators), flush=True)
     runs = []
     t_start = time.perf_counter()
     for k in ks:
         for seed in seeds:
             train, test = split(y, k, seed)
-            for name, sampler in methods(k, args.ratio, seed, args.vae_epochs).items():
+            for name, sampler in methods(k, args.ratio, seed, args.vae_epochs, generators).items():
                 if args.only and name not in args.only:
                     continue
                 runs.append({"K": k, "seed": seed, "method": name, **run_one(sampler, X, y, train, test)})
@@ -147,6 +165,8 @@ def main() -> None:
                   "test": "other genuine + all unused frauds", "ratio": args.ratio, "seeds": list(seeds),
                   "classifier": "StandardScaler + LogisticRegression(max_iter=1000)",
                   "vae_epochs": args.vae_epochs, "smote_k_neighbors": "min(5, K - 1)"},
+        "generators": generators,
+        "generators_missing": [g for g in GENERATORS if g not in generators],
         "summary": rows,
         "runs": runs,
         "total_seconds": time.perf_counter() - t_start,
