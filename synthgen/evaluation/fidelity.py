@@ -70,10 +70,10 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     if x.size < 2:
         return float("nan")
     xc, yc = x - x.mean(), y - y.mean()
-    den = np.sqrt((xc @ xc) * (yc @ yc))
+    den = np.sqrt(np.sum(xc * xc) * np.sum(yc * yc))
     if den == 0:
         return float("nan")
-    return float(np.clip((xc @ yc) / den, -1.0, 1.0))
+    return float(np.clip(np.sum(xc * yc) / den, -1.0, 1.0))
 
 
 def correlation_similarity(r_real: float, r_synthetic: float) -> float:
@@ -96,42 +96,51 @@ def discretise(values: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _joint_codes(a_real, b_real, a_syn, b_syn) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of (a, b) pairs, consistent between the two tables."""
-    def factor(x, y):
-        codes, uniques = pd.factorize(pd.Series(np.concatenate([x, y]), dtype=object),
-                                      use_na_sentinel=False)
-        return codes.astype(np.int64), len(uniques)
-
-    ca, _ = factor(a_real, a_syn)
-    cb, kb = factor(b_real, b_syn)
-    joint = ca * np.int64(kb) + cb
-    return joint[: len(a_real)], joint[len(a_real):]
+def _factor(real, synthetic) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of two tables' values of one column, shared; a gap is a value of its own."""
+    codes, _ = pd.factorize(pd.Series(np.concatenate([real, synthetic]), dtype=object),
+                            use_na_sentinel=False)
+    codes = codes.astype(np.int64)
+    return codes[: len(real)], codes[len(real):]
 
 
-def contingency_similarity(a_real, b_real, a_syn, b_syn) -> tuple[float, float]:
-    """``1 - TV`` of the joint frequency tables, and Cramer's V of the real table."""
-    jr, js = _joint_codes(a_real, b_real, a_syn, b_syn)
+def contingency_from_codes(a_real, b_real, a_syn, b_syn) -> float:
+    """``1 - TV`` of the joint frequency tables of two integer-coded columns."""
+    kb = np.int64(max(b_real.max(initial=0), b_syn.max(initial=0)) + 1)
+    jr, js = a_real * kb + b_real, a_syn * kb + b_syn
     uniques, inverse = np.unique(np.concatenate([jr, js]), return_inverse=True)
     p = np.bincount(inverse[: len(jr)], minlength=len(uniques)) / max(1, len(jr))
     q = np.bincount(inverse[len(jr):], minlength=len(uniques)) / max(1, len(js))
-    score = float(1.0 - 0.5 * np.abs(p - q).sum())
-    return score, cramers_v(a_real, b_real)
+    return float(1.0 - 0.5 * np.abs(p - q).sum())
+
+
+def contingency_similarity(a_real, b_real, a_syn, b_syn) -> tuple[float, float]:
+    """``1 - TV`` of the joint frequency tables of two discrete columns, and Cramer's V of the
+    real table (values of any kind; gaps are values of their own)."""
+    (ar, as_), (br, bs) = _factor(a_real, a_syn), _factor(b_real, b_syn)
+    return contingency_from_codes(ar, br, as_, bs), cramers_v_codes(ar, br)
 
 
 def cramers_v(a, b) -> float:
-    """Cramer's V of two discrete columns (gaps a value of their own), without continuity
-    correction, from the observed cells only: ``chi2 = n (sum O^2 / (R C) - 1)``."""
-    ca = pd.factorize(pd.Series(a, dtype=object), use_na_sentinel=False)[0].astype(np.int64)
-    cb = pd.factorize(pd.Series(b, dtype=object), use_na_sentinel=False)[0].astype(np.int64)
+    """Cramer's V of two discrete columns (gaps are values of their own)."""
+    return cramers_v_codes(_factor(a, [])[0], _factor(b, [])[0])
+
+
+def cramers_v_codes(ca: np.ndarray, cb: np.ndarray) -> float:
+    """Cramer's V of two integer-coded columns, without continuity correction, from the observed
+    cells only: ``chi2 = n (sum O^2 / (R C) - 1)``, ``V = sqrt(chi2 / n / (min(r, c) - 1))``."""
     n = ca.size
-    n_a, n_b = (ca.max() + 1, cb.max() + 1) if n else (0, 0)
-    if n == 0 or min(n_a, n_b) < 2:
+    if n == 0:
         return float("nan")
-    cells, counts = np.unique(ca * n_b + cb, return_counts=True)
-    rows = np.bincount(ca, minlength=n_a)[cells // n_b]
-    cols = np.bincount(cb, minlength=n_b)[cells % n_b]
-    chi2 = n * (np.sum(counts.astype(np.float64) ** 2 / (rows * cols.astype(np.float64))) - 1.0)
+    _, ca = np.unique(ca, return_inverse=True)
+    _, cb = np.unique(cb, return_inverse=True)
+    n_a, n_b = int(ca.max()) + 1, int(cb.max()) + 1
+    if min(n_a, n_b) < 2:
+        return float("nan")
+    cells, counts = np.unique(ca * np.int64(n_b) + cb, return_counts=True)
+    rows = np.bincount(ca, minlength=n_a)[cells // n_b].astype(np.float64)
+    cols = np.bincount(cb, minlength=n_b)[cells % n_b].astype(np.float64)
+    chi2 = n * (np.sum(counts.astype(np.float64) ** 2 / (rows * cols)) - 1.0)
     return float(np.sqrt(max(chi2, 0.0) / n / (min(n_a, n_b) - 1)))
 
 
@@ -149,12 +158,21 @@ def column_shapes(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, 
     return rows
 
 
-def _pair_values(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[dict, dict]:
-    """Numeric values (continuous columns) and discrete codes/values (every column) of a table."""
-    numeric = {c: numeric_values(frame[c]) for c, k in kinds.items() if k in NUMERIC_KINDS}
-    discrete = {c: (discretise(numeric[c]) if c in numeric else discrete_values(frame[c]))
-                for c in kinds}
-    return numeric, discrete
+def _pair_codes(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]):
+    """Numeric values of the continuous columns, and integer codes of every column, per table.
+
+    A continuous column's codes are its bins (each table cut on its own range); a discrete
+    column's codes are shared by the two tables.
+    """
+    num_r = {c: numeric_values(real[c]) for c, k in kinds.items() if k in NUMERIC_KINDS}
+    num_s = {c: numeric_values(synthetic[c]) for c in num_r}
+    codes_r, codes_s = {}, {}
+    for c in kinds:
+        if c in num_r:
+            codes_r[c], codes_s[c] = discretise(num_r[c]), discretise(num_s[c])
+        else:
+            codes_r[c], codes_s[c] = _factor(discrete_values(real[c]), discrete_values(synthetic[c]))
+    return num_r, num_s, codes_r, codes_s
 
 
 def column_pair_trends(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], *,
@@ -165,8 +183,7 @@ def column_pair_trends(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[
     A pair whose real relationship is at or below the threshold keeps ``meets_threshold``
     False and no score (with a threshold of 0 every pair counts).
     """
-    num_r, dis_r = _pair_values(real, kinds)
-    num_s, dis_s = _pair_values(synthetic, kinds)
+    num_r, num_s, dis_r, dis_s = _pair_codes(real, synthetic, kinds)
     rows = []
     for c1, c2 in itertools.combinations(kinds, 2):
         both_numeric = c1 in num_r and c2 in num_r
@@ -191,7 +208,7 @@ def _correlation_row(x_r, y_r, x_s, y_s, threshold: float) -> dict:
 
 
 def _contingency_row(a_r, b_r, a_s, b_s, threshold: float) -> dict:
-    score, v_real = contingency_similarity(a_r, b_r, a_s, b_s)
+    score, v_real = contingency_from_codes(a_r, b_r, a_s, b_s), cramers_v_codes(a_r, b_r)
     meets = threshold <= 0 or (not np.isnan(v_real) and v_real > threshold)
     return {"metric": "ContingencySimilarity", "score": score if meets else float("nan"),
             "real_correlation": float("nan"), "synthetic_correlation": float("nan"),
