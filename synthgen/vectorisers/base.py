@@ -159,6 +159,8 @@ class NumericVectoriser(Vectoriser):
         return frame.to_numpy(dtype=np.float64)
 
     def _inverse(self, X: np.ndarray):
+        if not self.is_frame_ and np.dtype(self.array_dtype_).kind == "f":
+            return X.astype(self.array_dtype_, copy=False)
         cols = {}
         for j, (name, dtype) in enumerate(zip(self.columns_, self.dtypes_)):
             cols[name] = _restore_column(X[:, j], dtype, self.min_[j], self.max_[j])
