@@ -57,8 +57,7 @@ def test_at_default_alpha_the_neighbour_radius_is_the_nearest_neighbour_distance
 
 
 def test_kde_samples_are_pushed_away_from_the_records(data):
-    kde = synthgen.make("gaussian") if "kde" not in synthgen.list_generators() else synthgen.make("kde", bandwidth=0.2)
-    kde.fit(data)
+    kde = synthgen.make("kde", bandwidth=0.2).fit(data)
     plain = kde.sample(2000, seed=3)
     filtered = RejectionSampler(kde).fit(data).sample(2000, seed=3)
     dcr_plain = nearest_records(plain, data).distance
