@@ -262,9 +262,12 @@ def row_hashes(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
     cols = {}
     for col, kind in kinds.items():
         if kind in NUMERIC_KINDS:
-            cols[col] = numeric_values(frame[col]) + 0.0
+            v = numeric_values(frame[col])
+            gap = np.isnan(v)
+            cols[col] = np.where(gap, 0.0, v) + 0.0  # one bit pattern for 0 and for a gap
+            cols[f"{col}\x00gap"] = gap
         else:
-            text = frame[col].astype(object).map(str).to_numpy(dtype=object)
+            text = frame[col].astype(object).astype(str).to_numpy(dtype=object)
             text[frame[col].isna().to_numpy()] = _MISSING
             cols[col] = text
     canon = pd.DataFrame(cols)

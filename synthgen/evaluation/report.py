@@ -46,6 +46,7 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
     assoc_t = Float(0, 1)("real_association_threshold", real_association_threshold)
     task = Optional(Choice("classification", "regression"))("task", task)
     tables = align(real, synthetic, holdout)
+    target = None if target is None else str(target)
     if target is not None and target not in tables.kinds:
         raise InvalidParameterError(
             f"target must be a column of the data; got {target!r} (columns: {', '.join(tables.kinds)})"
