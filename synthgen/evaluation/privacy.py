@@ -157,7 +157,7 @@ def _baseline(train, holdout, X_train, enc, index, h_train, rng, baseline_rows, 
     if len(train) < 3:
         return np.empty((0, 2)), np.empty(0, dtype=bool), "real (leave-one-out)"
     nb = nearest_k(X_train, X_train[pick], 3, index=index, **chunks)
-    uniq, inverse, counts = np.unique(h_train, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(h_train, return_inverse=True, return_counts=True)
     duplicated = counts[inverse] > 1
     return _leave_one_out(nb, pick), duplicated[pick], "real (leave-one-out)"
 
