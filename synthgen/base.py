@@ -15,6 +15,7 @@ saves to and loads from the ``.sgm`` model format.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, ClassVar, Iterator
 
@@ -23,7 +24,7 @@ import numpy as np
 from ._version import __version__
 from ._params import Param, Rule, check_names, validate
 from .errors import InvalidDataError, InvalidParameterError, NotFittedError
-from .random import BLOCK_ROWS, blocks_for_rows, check_seed, key_from_seed
+from .random import BLOCK_ROWS, blocks_for_rows, check_seed, fit_keys, sample_key
 
 SCORE_CHUNK = 4096
 _MAX_BLOCKS_PER_CALL = 16
@@ -123,15 +124,14 @@ class Generator:
         X = vec.fit_transform(data)
         check_matrix(X, vec.get_feature_names_out(), what="the training data", min_rows=self.min_rows)
         self._check_training_matrix(X, vec)
-        key = key_from_seed(seed)
-        fit_key, sample_key = jax.random.split(key)
+        fit_key, stream_key = fit_keys(seed)
         self.vectoriser_ = vec
         self.n_features_in_ = X.shape[1]
         self.n_train_ = X.shape[0]
         self.fit_seed_ = seed
         self.__dict__.pop("_jit_cache", None)
         self.params_ = self._fit(fit_key, jax.numpy.asarray(X), hp)
-        self._sample_key_ = np.asarray(sample_key)
+        self._sample_key_ = np.asarray(stream_key)
         self._n_sample_calls_ = 0
         return self
 
@@ -184,7 +184,7 @@ class Generator:
 
         self._check_fitted()
         if seed is not None:
-            return key_from_seed(seed)
+            return sample_key(seed)
         key = jax.random.fold_in(jax.numpy.asarray(self._sample_key_), self._n_sample_calls_)
         self._n_sample_calls_ += 1
         return key
@@ -357,7 +357,9 @@ def _jit(fn):
     return jax.jit(fn)
 
 
+@functools.lru_cache(maxsize=64)
 def _vmapped_sampler(sample_fn):
+    """The jitted block sampler of ``sample_fn``; one per function, shared by every instance."""
     import jax
 
     def blocks(keys, params):

@@ -44,6 +44,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=folder)
     os.close(fd)
     tmp_path = Path(tmp)
+    _set_default_mode(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, final)
@@ -51,6 +52,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _set_default_mode(path: Path) -> None:
+    """Give a temporary file the permissions a plain ``open`` would (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~umask)
 
 
 # ---------------------------------------------------------------------------------------------

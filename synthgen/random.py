@@ -38,6 +38,27 @@ def key_from_seed(seed):
     return jax.random.PRNGKey(check_seed(seed))
 
 
+#: Domain tags that keep the fit's keys and the sampling keys of one seed apart.
+_FIT_DOMAIN = 0x66697420  # "fit "
+_SAMPLE_DOMAIN = 0x73616D70  # "samp"
+
+
+def fit_keys(seed):
+    """``(fit_key, stream_key)`` for a fit with ``seed``: the fit's randomness, and the key of the
+    sequence that ``sample()`` calls without a seed follow.  Neither equals any sampling key."""
+    import jax
+
+    base = jax.random.fold_in(key_from_seed(seed), _FIT_DOMAIN)
+    return jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
+
+
+def sample_key(seed):
+    """The key of ``sample(n, seed=seed)``; rows of block ``b`` use ``fold_in(sample_key, b)``."""
+    import jax
+
+    return jax.random.fold_in(key_from_seed(seed), _SAMPLE_DOMAIN)
+
+
 def block_keys(key, first_block: int, n_blocks: int):
     """Keys of blocks ``first_block .. first_block + n_blocks - 1`` as one stacked array."""
     import jax

@@ -303,3 +303,17 @@ def test_read_data_errors(tmp_path):
     bad.write_bytes(b"not parquet")
     with pytest.raises(InvalidDataError, match="could not read"):
         read_data(bad)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from synthgen.io import atomic_path
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.csv") as tmp:
+            tmp.write_text("a\n1\n")
+        assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)

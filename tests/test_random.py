@@ -31,3 +31,21 @@ def test_blocks_cover_the_rows(start, stop):
     first, last = blocks_for_rows(start, stop)
     assert first * BLOCK_ROWS <= start and last * BLOCK_ROWS >= stop
     assert (first + 1) * BLOCK_ROWS > start and (last - 1) * BLOCK_ROWS < stop
+
+
+def test_fit_and_sampling_keys_of_one_seed_never_coincide():
+    import jax
+
+    from synthgen.random import fit_keys, sample_key
+
+    for seed in (0, 1, 7, 123):
+        fit, stream = (np.asarray(k) for k in fit_keys(seed))
+        samp = sample_key(seed)
+        blocks = {tuple(np.asarray(jax.random.fold_in(samp, b))) for b in range(4)}
+        stream_blocks = {tuple(np.asarray(jax.random.fold_in(stream, c))) for c in range(4)}
+        keys = [tuple(fit), tuple(stream), tuple(np.asarray(samp))]
+        assert len(set(keys)) == 3
+        assert tuple(fit) not in blocks | stream_blocks
+        assert not blocks & stream_blocks
+        raw = key_from_seed(seed)
+        assert tuple(fit) not in {tuple(np.asarray(k)) for k in jax.random.split(raw)}

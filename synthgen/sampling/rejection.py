@@ -26,7 +26,7 @@ import numpy as np
 from .._params import AnyOf, Bool, Choice, Float, Int, Optional, Param, validate
 from ..base import Generator, check_matrix, check_n
 from ..errors import InvalidParameterError, NotFittedError, SamplingError
-from ..random import BLOCK_ROWS, check_seed, key_from_seed
+from ..random import BLOCK_ROWS, check_seed, fit_keys
 from .nearest import RecordIndex
 from .require import as_predicate
 from .spaces import DataSpace, LatentSpace
@@ -143,7 +143,7 @@ class RejectionSampler(Generator):
         self.n_train_ = gen.n_train_
         self.fit_seed_ = seed
         self.params_ = gen.params_
-        self._sample_key_ = np.asarray(key_from_seed(seed))
+        self._sample_key_ = np.asarray(fit_keys(seed)[1])
         self._n_sample_calls_ = 0
         self.summary_: dict[str, Any] = {}
         return self
