@@ -158,7 +158,8 @@ def make_generator(model: str | None, params: dict[str, Any], *, quiet: bool = F
 def fit_generator(gen, data, *, seed: int | None, quiet: bool):
     """Fit ``gen`` on ``data`` with ``seed`` (0 when None), showing a status line."""
     fit_seed = 0 if seed is None else check_seed_option(seed)
-    own_display = getattr(gen, "verbose", False) is True
+    inner = getattr(gen, "generator", None)
+    own_display = getattr(inner if inner is not None else gen, "verbose", False) is True
     with status(f"fitting {gen.name} on {data_shape(data)}", quiet=quiet, spinner=not own_display):
         gen.fit(data, seed=fit_seed)
     return gen

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from . import _common as common
+from . import _filter
+from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
 from .sample import ModelOpt, ParamOpt, QuietOpt, SeedOpt
 
 DataArg = Annotated[str, typer.Argument(
@@ -25,15 +27,23 @@ def fit(
     param: ParamOpt = None,
     seed: SeedOpt = None,
     quiet: QuietOpt = False,
+    avoid_training: AvoidOpt = False,
+    require: RequireOpt = None,
+    alpha: AlphaOpt = None,
+    threshold: ThresholdOpt = None,
+    check_output: CheckOpt = False,
 ) -> None:
     """Fit a generator on DATA and save it to a model file.
 
     `synthgen sample --from MODEL.sgm --seed S` then writes the same rows as
-    `synthgen sample --data DATA --model NAME --seed S`.
+    `synthgen sample --data DATA --model NAME --seed S`.  With --avoid-training or --require
+    the saved model is a rejection sampler around the generator.
     """
     common.check_output(output, kind="model")
     seed = common.check_seed_option(seed)
+    settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
     gen = common.make_generator(model, common.parse_params(param), quiet=quiet)
+    gen = _filter.wrap(gen, settings)
     frame = common.load_data(data, option="DATA")
     common.fit_generator(gen, frame, seed=seed, quiet=quiet)
     gen.save(output)

@@ -9,6 +9,8 @@ import typer
 
 from ..errors import InvalidParameterError
 from . import _common as common
+from . import _filter
+from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
 
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", metavar="NAME",
@@ -47,27 +49,39 @@ def sample(
     param: ParamOpt = None,
     chunk_rows: ChunkOpt = common.DEFAULT_CHUNK_ROWS,
     quiet: QuietOpt = False,
+    avoid_training: AvoidOpt = False,
+    require: RequireOpt = None,
+    alpha: AlphaOpt = None,
+    threshold: ThresholdOpt = None,
+    check_output: CheckOpt = False,
 ) -> None:
     """Sample N new rows from a generator fitted on DATA, or from a saved model.
 
     With neither --data nor --from, fits the default model on the embedded credit card data.
+    --avoid-training and --require wrap the generator in the rejection sampler.
     """
     n = common.check_positive(n, "--n")
     chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
     seed = common.check_seed_option(seed)
     common.check_output(output)
-    gen = obtain_generator(model, from_, data, param, seed, quiet)
+    settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
+    gen = obtain_generator(model, from_, data, param, seed, quiet, settings)
     chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows)
     common.write_chunks(chunks, n, output, quiet=quiet)
+    _filter.report(gen, quiet=quiet)
 
 
 def obtain_generator(model: str | None, from_: Path | None, data: str | None,
-                     param: list[str] | None, seed: int | None, quiet: bool):
+                     param: list[str] | None, seed: int | None, quiet: bool,
+                     settings: dict | None = None):
     """The generator to sample from: loaded from ``--from`` or fitted on ``--data``."""
     params = common.parse_params(param)
     if from_ is not None:
         given = [opt for opt, value in (("--model", model), ("--data", data), ("--param", params))
                  if value]
+        if settings is not None:
+            given.append("--avoid-training/--require (they need the training data: pass them "
+                         "to `synthgen fit` instead)")
         if given:
             raise InvalidParameterError(
                 f"--from samples a fitted model; {', '.join(given)} cannot be combined with it"
@@ -75,4 +89,4 @@ def obtain_generator(model: str | None, from_: Path | None, data: str | None,
         return common.load_generator(from_, quiet=quiet)
     gen = common.make_generator(model, params, quiet=quiet)
     frame = common.load_data(data)
-    return common.fit_generator(gen, frame, seed=seed, quiet=quiet)
+    return common.fit_generator(_filter.wrap(gen, settings), frame, seed=seed, quiet=quiet)

@@ -273,6 +273,7 @@ class RejectionSampler(Generator):
             "requested": int(n),
             "accepted": int(found),
             "candidates": int(drawn),
+            "passed": int(passed),
             "acceptance_rate": self.acceptance_rate_,
             "threshold": self.threshold_,
             "nearest_distance_seen": nearest,
