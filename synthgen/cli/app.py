@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from .._version import __version__
 from ..errors import SynthgenError
-from . import datasets, fit, models, sample, score
+from . import augment, datasets, fit, models, sample, score
 from ._common import EXIT_ERROR, one_line
 
 try:  # typer >= 0.20 vendors click
@@ -66,6 +66,7 @@ COMMANDS = {
     "score": score.score,
     "models": models.models,
     "datasets": datasets.datasets,
+    "augment": augment.augment,
 }
 
 for _name, _fn in COMMANDS.items():
