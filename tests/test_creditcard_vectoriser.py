@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer
 
 import synthgen
@@ -93,6 +94,17 @@ def test_clip_only_when_asked(cards):
     np.testing.assert_allclose(out_clip[top.index].iloc[0], top, rtol=1e-12)
 
 
+def test_label_threshold(cards):
+    p = cards["Class"].mean()
+    expected = {"argmax": 0.5,
+                "calibrated": p + np.sqrt(p * (1 - p)) * norm.ppf(1 - p)}
+    for decoding, t in expected.items():
+        vec = CreditCardVectoriser(decoding=decoding).fit(cards)
+        z = np.zeros((4, vec.n_features_out_))
+        z[:, -1] = [0.0, t - 1e-3, t + 1e-3, 1.0]
+        assert vec.inverse_transform(z)["Class"].tolist() == [0, 0, 1, 1]
+
+
 def test_state_is_json_and_arrays(cards):
     vec = CreditCardVectoriser(scaling="quantile", log_amount=True).fit(cards)
     arrays: dict = {}
@@ -131,7 +143,7 @@ def test_a_generator_samples_card_rows(cards, tmp_path):
     out = gen.sample(3000, seed=1)
     assert "Time" not in out.columns and out["Class"].dtype == np.int64
     assert set(out["Class"]) <= {0, 1}
-    assert 0.1 < out["Class"].mean() < 0.5
+    assert abs(out["Class"].mean() - cards["Class"].mean()) < 0.03  # calibrated label threshold
     # the label is modelled jointly: sampled frauds carry the frauds' low V14, as real ones do
     real = cards.groupby("Class")["V14"].mean()
     fake = out.groupby("Class")["V14"].mean()

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
 
 import synthgen
@@ -255,24 +256,54 @@ def test_any_matrix_decodes_to_a_valid_frame(df, seed):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_missing_indicators_are_exposed_and_decode_at_one_half():
+def test_missing_indicators_are_exposed_and_decoded_at_their_threshold():
     df = mixed_frame(40, seed=3)[["f64", "nflag", "I64", "when_ns", "text"]]
-    vec = TableVectoriser().fit(df)
-    X = vec.transform(df)
-    names = list(vec.get_feature_names_out())
-    for c in ("f64", "nflag", "I64", "when_ns"):
-        j = names.index(f"{c}=<missing>")
-        assert next(b for b in vec.blocks_ if b.start == j).kind == "binary"
-        np.testing.assert_array_equal(X[:, j], df[c].isna().to_numpy())
-    assert "text=<missing>" in names  # a gap in a categorical column is its own slot
-    assert [b.kind for b in vec.blocks_ if b.name == "text"] == ["categorical"]
-    j = names.index("f64=<missing>")
-    flipped = X.copy()
-    flipped[:, j] = np.where(X[:, j] >= 0.5, 0.49, 0.5)
-    back = vec.inverse_transform(flipped)
-    np.testing.assert_array_equal(back["f64"].isna(), df["f64"].notna())
-    # the imputed value sits at the column's mean (0 after standardisation)
-    assert np.allclose(X[df["f64"].isna().to_numpy(), names.index("f64")], 0.0, atol=1e-6)
+    for decoding in ("argmax", "calibrated"):
+        vec = TableVectoriser(decoding=decoding).fit(df)
+        X = vec.transform(df)
+        names = list(vec.get_feature_names_out())
+        for c in ("f64", "nflag", "I64", "when_ns"):
+            j = names.index(f"{c}=<missing>")
+            assert next(b for b in vec.blocks_ if b.start == j).kind == "binary"
+            np.testing.assert_array_equal(X[:, j], df[c].isna().to_numpy())
+        assert "text=<missing>" in names  # a gap in a categorical column is its own slot
+        assert [b.kind for b in vec.blocks_ if b.name == "text"] == ["categorical"]
+        # the imputed value sits at the column's mean (0 after standardisation)
+        assert np.allclose(X[df["f64"].isna().to_numpy(), names.index("f64")], 0.0, atol=1e-6)
+        rate = df["f64"].isna().mean()
+        t = 0.5 if decoding == "argmax" else rate + np.sqrt(rate * (1 - rate)) * norm.ppf(1 - rate)
+        assert 0.05 <= t <= 0.95
+        j = names.index("f64=<missing>")
+        flipped = X.copy()
+        flipped[:, j] = np.where(X[:, j] >= 0.5, t - 1e-3, t + 1e-3)
+        back = vec.inverse_transform(flipped)
+        np.testing.assert_array_equal(back["f64"].isna(), df["f64"].notna())
+
+
+def test_calibrated_decoding_gives_back_frequencies_under_a_gaussian_model():
+    r = np.random.default_rng(9)
+    n = 4000
+    df = pd.DataFrame({
+        "k": r.choice(list("abcde"), n, p=[0.6, 0.25, 0.1, 0.04, 0.01]),
+        "x": np.where(r.random(n) < 0.03, np.nan, r.normal(size=n)),
+        "flag": r.random(n) < 0.08,
+    })
+    df.loc[r.random(n) < 0.05, "k"] = None
+    real = {"k": df["k"].value_counts(normalize=True, dropna=False),
+            "x": df["x"].isna().mean(), "flag": df["flag"].mean()}
+    errors = {}
+    for decoding in ("argmax", "calibrated"):
+        vec = TableVectoriser(decoding=decoding).fit(df)
+        X = vec.transform(df).astype(np.float64)
+        draws = np.random.default_rng(10).multivariate_normal(X.mean(0), np.cov(X.T), 40_000)
+        out = vec.inverse_transform(draws)
+        got = out["k"].value_counts(normalize=True, dropna=False)
+        errors[decoding] = max(
+            np.abs(got.reindex(real["k"].index, fill_value=0) - real["k"]).max(),
+            abs(out["x"].isna().mean() - real["x"]), abs(out["flag"].mean() - real["flag"]))
+        # exact rows decode to themselves either way
+        pd.testing.assert_frame_equal(vec.inverse_transform(X), df)
+    assert errors["calibrated"] < 0.01 < errors["argmax"]
 
 
 def test_new_gaps_at_transform_are_refused():

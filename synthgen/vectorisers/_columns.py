@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import InvalidDataError
 from . import _dtypes as dt
+from ._decoding import flag_threshold, onehot_offsets
 from ._scalers import fit_scaling, scale, scaled_fill, unscale
 
 KINDS = ("continuous", "integer", "categorical", "boolean", "datetime", "constant")
@@ -78,6 +79,7 @@ class Codec:
     def fit(self, series: pd.Series) -> "Codec":
         missing = series.isna().to_numpy()
         self.gaps = bool(missing.any() and not missing.all())
+        self.gap_threshold = flag_threshold(float(missing.mean()), self.options["decoding"])
         self._fit(series, missing)
         return self
 
@@ -93,7 +95,7 @@ class Codec:
         """The column from its features (one row per row of ``Z``)."""
         missing = np.zeros(len(Z), dtype=bool)
         if self.has_indicator:
-            missing = Z[:, -1] >= 0.5
+            missing = Z[:, -1] >= self.gap_threshold
             Z = Z[:, :-1]
         return self._decode(Z, missing, row_hash)
 
@@ -110,10 +112,11 @@ class Codec:
         return out
 
     def get_state(self) -> dict:
-        return {"gaps": self.gaps, **self._get_state()}
+        return {"gaps": self.gaps, "gap_threshold": self.gap_threshold, **self._get_state()}
 
     def set_state(self, state: dict) -> "Codec":
         self.gaps = bool(state["gaps"])
+        self.gap_threshold = float(state["gap_threshold"])
         self._set_state(state)
         return self
 
@@ -251,6 +254,7 @@ class BooleanCodec(Codec):
             self.values = (found * 2)[:2] if len(found) < 2 else found
         flags = self._flags(series[~missing])
         self.fill = float(flags.mean()) if flags.size else 0.0
+        self.threshold = flag_threshold(self.fill, self.options["decoding"])
 
     def _flags(self, series) -> np.ndarray:
         codes = self._values().get_indexer(series.to_numpy(dtype=object))
@@ -268,7 +272,7 @@ class BooleanCodec(Codec):
         return [z]
 
     def _decode(self, Z, missing, row_hash):
-        codes = np.where(Z[:, 0] >= 0.5, len(self.values) - 1, 0)
+        codes = np.where(Z[:, 0] >= self.threshold, len(self.values) - 1, 0)
         codes[missing] = -1
         return dt.build_column(self._values(), codes, self.spec)
 
@@ -276,10 +280,11 @@ class BooleanCodec(Codec):
         return [(self.name, "binary", [self.name])]
 
     def _get_state(self):
-        return {"values": self.values, "fill": self.fill}
+        return {"values": self.values, "fill": self.fill, "threshold": self.threshold}
 
     def _set_state(self, state):
         self.values, self.fill = list(state["values"]), float(state["fill"])
+        self.threshold = float(state["threshold"])
 
 
 class ConstantCodec(Codec):
@@ -364,6 +369,10 @@ class CategoricalCodec(Codec):
         self.slot_of = np.full(len(self.values), len(kept), dtype=np.int64)
         self.slot_of[kept] = np.arange(len(kept))
         self.n_kept, self.pooled = len(kept), bool(pooled.any())
+        slot_counts = np.bincount(self.slot_of, weights=self.counts, minlength=self.width)
+        if self.gaps:
+            slot_counts[-1] = missing.sum()
+        self.offsets = onehot_offsets(slot_counts, self.options["decoding"])
 
     @property
     def width(self) -> int:
@@ -387,7 +396,7 @@ class CategoricalCodec(Codec):
         return [onehot[:, j] for j in range(self.width)]
 
     def _decode(self, Z, missing, row_hash):
-        slots = np.argmax(Z, axis=1) if self.width else np.zeros(len(Z), dtype=np.int64)
+        slots = np.argmax(Z + self.offsets, axis=1) if self.width else np.zeros(len(Z), np.int64)
         first = np.full(self.width, -1, dtype=np.int64)
         kept = self.slot_of < self.n_kept
         first[self.slot_of[kept]] = np.flatnonzero(kept)
@@ -417,13 +426,14 @@ class CategoricalCodec(Codec):
 
     def _get_state(self):
         return {"values": self.values, "counts": self.counts, "slot_of": self.slot_of,
-                "n_kept": self.n_kept, "pooled": self.pooled}
+                "n_kept": self.n_kept, "pooled": self.pooled, "offsets": self.offsets}
 
     def _set_state(self, state):
         self.values = list(state["values"])
         self.counts = np.asarray(state["counts"], dtype=np.int64)
         self.slot_of = np.asarray(state["slot_of"], dtype=np.int64)
         self.n_kept, self.pooled = int(state["n_kept"]), bool(state["pooled"])
+        self.offsets = np.asarray(state["offsets"], dtype=np.float64)
 
 
 def _pooled(counts: np.ndarray, n_rows: int, min_frequency, max_categories) -> np.ndarray:

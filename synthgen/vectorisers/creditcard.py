@@ -15,6 +15,7 @@ import pandas as pd
 
 from .._params import Bool, Choice, Int, Optional, Param, Rule, validate
 from ..errors import InvalidDataError
+from ._decoding import DECODINGS, flag_threshold
 from ._scalers import fit_scaling, scale, unscale
 from .base import Block, Vectoriser
 
@@ -45,6 +46,7 @@ _OPTIONS = {
     "label": Param("Class", Optional(_Label()), "the 0/1 label column, kept as a binary block"),
     "clip": Param(False, Bool(), "clip decoded features to their training range"),
     "n_quantiles": Param(1000, Int(2), "quantiles kept by the quantile scaling"),
+    "decoding": Param("calibrated", Choice(*DECODINGS), "how the label flag is read"),
 }
 
 
@@ -70,6 +72,10 @@ class CreditCardVectoriser(Vectoriser):
         exact inverse of the scaling).
     n_quantiles : int
         Quantiles kept per feature by the quantile scaling.
+    decoding : {"calibrated", "argmax"}
+        The label is read as 1 at or above a threshold: 0.5 (``"argmax"``), or (default) the
+        threshold at which a Gaussian model of the label gives back its training rate (as
+        the TableVectoriser does); an exact 0 or 1 decodes to itself either way.
 
     Columns other than these (all numeric) are scaled like the ``V`` features; integer
     columns are decoded rounded and within their training range.
@@ -78,13 +84,14 @@ class CreditCardVectoriser(Vectoriser):
     name = "creditcard"
 
     def __init__(self, *, time="drop", scaling="minmax", log_amount=False, label="Class",
-                 clip=False, n_quantiles=1000):
+                 clip=False, n_quantiles=1000, decoding="calibrated"):
         self.time = time
         self.scaling = scaling
         self.log_amount = log_amount
         self.label = label
         self.clip = clip
         self.n_quantiles = n_quantiles
+        self.decoding = decoding
 
     def get_config(self) -> dict:
         return {k: getattr(self, k) for k in _OPTIONS}
@@ -106,7 +113,8 @@ class CreditCardVectoriser(Vectoriser):
             self.lo_.append(float(frame[name].min()))
             self.hi_.append(float(frame[name].max()))
             self.scalings_.append(
-                {"method": "label"} if role == "label"
+                {"method": "label", "threshold": flag_threshold(values.mean(), opts["decoding"])}
+                if role == "label"
                 else fit_scaling(opts["scaling"], values, n_quantiles=opts["n_quantiles"])
             )
         self._layout()
@@ -189,7 +197,8 @@ class CreditCardVectoriser(Vectoriser):
     def _decode(self, j: int, role: str, z: np.ndarray) -> pd.Series:
         dtype = pd.api.types.pandas_dtype(self.dtypes_[j])
         if role == "label":
-            return pd.Series((z >= 0.5).astype(np.float64)).astype(dtype)
+            flags = z >= self.scalings_[j]["threshold"]
+            return pd.Series(flags.astype(np.float64)).astype(dtype)
         x = unscale(self.scalings_[j], z)
         if role == "log":
             x = np.expm1(x)

@@ -18,7 +18,9 @@ constant        none: the value is kept aside and restored      (none)
 A non-categorical column with gaps also gets a missing indicator (a ``binary`` block),
 and its value is imputed (the mean; the median under the quantile scaling) in the
 matrix; a generator learns the indicator jointly with the other columns, so sampled
-rows have gaps at the real rate and in the right company.  ``inverse_transform``
+rows have gaps at the real rate and in the right company.  Flags and one-hot groups are
+read back with calibrated thresholds (see :mod:`synthgen.vectorisers._decoding`), or with
+a plain 0.5 threshold and argmax (``decoding="argmax"``).  ``inverse_transform``
 gives back a DataFrame with the same columns, in the same order, with the same
 dtypes (categories included) and only seen categories.
 """
@@ -32,6 +34,7 @@ from .._params import AnyOf, Choice, Float, Int, Optional, Param, validate
 from ..errors import InvalidDataError, InvalidParameterError
 from . import _dtypes as dt
 from ._columns import KINDS, Codec, infer_kind, check_kind, make_codec, row_hash
+from ._decoding import DECODINGS
 from ._scalers import SCALINGS
 from .base import Block, Vectoriser
 
@@ -45,6 +48,7 @@ _OPTIONS = {
     "decode_other": Param("mode", Choice("mode", "frequency"), "how <other> is decoded"),
     "handle_unknown": Param("error", Choice("error", "ignore"), "unseen categories at transform"),
     "n_quantiles": Param(1000, Int(2), "quantiles kept by the quantile scaling"),
+    "decoding": Param("calibrated", Choice(*DECODINGS), "how flags and one-hot groups are read"),
 }
 
 
@@ -89,13 +93,20 @@ class TableVectoriser(Vectoriser):
         Unseen categories at ``transform``: an ``InvalidDataError``, or an all-zero one-hot row.
     n_quantiles : int
         Quantiles kept per column by the quantile scaling (at most the number of rows).
+    decoding : {"calibrated", "argmax"}
+        How flags (booleans, missing indicators) and one-hot groups are read back.
+        ``"argmax"``: a flag is set at >= 0.5, a group takes its argmax.  ``"calibrated"``
+        (default): a flag's threshold and offsets added to a group before its argmax are set
+        so that a Gaussian model of the feature gives back its training frequencies (a
+        Gaussian-based generator then samples rare categories and gaps at their real rates);
+        exact 0/1 and one-hot rows decode exactly as with ``"argmax"``.
     """
 
     name = "table"
 
     def __init__(self, *, kinds=None, continuous="standard", scalers=None, min_frequency=None,
                  max_categories=None, decode_other="mode", handle_unknown="error",
-                 n_quantiles=1000):
+                 n_quantiles=1000, decoding="calibrated"):
         self.kinds = kinds
         self.continuous = continuous
         self.scalers = scalers
@@ -104,6 +115,7 @@ class TableVectoriser(Vectoriser):
         self.decode_other = decode_other
         self.handle_unknown = handle_unknown
         self.n_quantiles = n_quantiles
+        self.decoding = decoding
 
     def get_config(self) -> dict:
         config = {k: getattr(self, k) for k in _OPTIONS}
