@@ -1,0 +1,300 @@
+"""Expectation-maximisation for many Gaussian mixtures at once, inside one ``lax.while_loop``.
+
+A *pool* is a list of candidate mixtures (one per component count and restart) whose
+components are laid end to end: component ``m`` belongs to candidate ``seg[m]``.  One
+E-step scores every row against every component of every candidate with a single
+matrix product, normalises the responsibilities within each candidate, and
+accumulates the sufficient statistics over row chunks (bounded memory).  Candidates
+that have converged keep their parameters while the others go on.
+
+Covariances are carried as Cholesky factors ``P`` of the precision (``x @ P`` whitens
+``x``), with the shape saying the kind:
+
+* full ``(M, d, d)`` upper-triangular (tied: the same matrix for a candidate's components),
+* diag ``(M, d)`` inverse standard deviations, spherical ``(M, 1)``.
+
+The M-step works in the coordinates whitened by the previous ``P``: the new covariance
+``C + reg I`` is ``P^-T (G + reg P^T P) P^-1`` with ``G`` the whitened scatter, so the
+Cholesky factorisation is of a well-conditioned matrix even where a component is
+(nearly) degenerate and float32 is enough.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+LOG_2PI = math.log(2.0 * math.pi)
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: the y array of one row chunk holds at most this many floats
+_CHUNK_FLOATS = 1 << 22
+#: relative jitter tried, in order, when a whitened scatter matrix is not numerically positive definite
+_JITTERS = (0.0, 1e-5, 1e-2)
+
+
+class PoolParams(NamedTuple):
+    """Parameters of every component of a pool (see the module docstring for ``prec``)."""
+
+    means: jax.Array  # (M, d)
+    prec: jax.Array  # (M, d, d) | (M, d) | (M, 1)
+    log_det: jax.Array  # (M,)  log |det P|
+    log_weights: jax.Array  # (M,)
+
+
+class PoolResult(NamedTuple):
+    params: PoolParams
+    lower_bound: jax.Array  # (C,) mean log-likelihood per row at the last E-step
+    n_iter: jax.Array  # (C,)
+    converged: jax.Array  # (C,)
+    score: jax.Array  # (C,) mean log-likelihood per row of the final parameters
+
+
+def log_det_prec(prec, d: int):
+    """log |det P| per component, for any of the precision-factor shapes."""
+    if prec.ndim == 3:
+        return jnp.sum(jnp.log(jnp.diagonal(prec, axis1=-2, axis2=-1)), axis=-1)
+    return jnp.sum(jnp.log(prec), axis=-1) * (d // prec.shape[-1])
+
+
+def whiten(X, means, prec):
+    """``(x - mu_m) @ P_m`` for every component and row: shape ``(M, n, d)``."""
+    if prec.ndim == 3:
+        muP = jnp.einsum("md,mde->me", means, prec)
+        return jnp.einsum("nd,mde->mne", X, prec) - muP[:, None, :]
+    return (X[None] - means[:, None, :]) * prec[:, None, :]
+
+
+def component_log_prob(X, means, prec, log_det, log_weights):
+    """log w_m + log N(x | mu_m, (P_m P_m^T)^-1) for every row and component: ``(n, M)``.
+
+    Also returns the whitened rows ``(M, n, d)``.
+    """
+    y = whiten(X, means, prec)
+    maha = jnp.sum(y * y, axis=-1)
+    logp = -0.5 * (X.shape[1] * LOG_2PI + maha) + (log_det + log_weights)[:, None]
+    return logp.T, y
+
+
+def _segment_logsumexp(logp, seg, onehot):
+    """Per-candidate log-sum-exp of ``logp`` (n, M) and the normalised responsibilities."""
+    n_cand = onehot.shape[1]
+    mx = jax.ops.segment_max(logp.T, seg, num_segments=n_cand, indices_are_sorted=True).T
+    e = jnp.exp(logp - mx[:, seg])
+    s = e @ onehot
+    lse = mx + jnp.log(s)
+    return lse, e / s[:, seg]
+
+
+class _Stats(NamedTuple):
+    ll: jax.Array  # (C,) summed log-likelihood
+    n: jax.Array  # (M,)
+    sx: jax.Array  # (M, d)
+    syy: jax.Array  # (M, d, d) or (M, d)
+
+
+def _zero_stats(n_cand, M, d, full, dtype):
+    syy = jnp.zeros((M, d, d) if full else (M, d), dtype)
+    return _Stats(jnp.zeros(n_cand, dtype), jnp.zeros(M, dtype), jnp.zeros((M, d), dtype), syy)
+
+
+def _accumulate(stats, Xc, r, y, lse):
+    sx = stats.sx + r.T @ Xc
+    if stats.syy.ndim == 3:
+        syy = stats.syy + jnp.einsum("mc,mcd,mce->mde", r.T, y, y)
+    else:
+        syy = stats.syy + jnp.einsum("mc,mcd->md", r.T, y * y)
+    return _Stats(stats.ll + lse, stats.n + r.sum(axis=0), sx, syy)
+
+
+def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, need_stats=True):
+    """Sum the sufficient statistics over row chunks ``Xs`` (B, c, d) with row weights ``ws``."""
+    n_cand, M, d = onehot.shape[1], params.means.shape[0], Xs.shape[2]
+    full = params.prec.ndim == 3
+
+    def body(stats, chunk):
+        Xc, wc, idx = chunk
+        logp, y = component_log_prob(Xc, *params)
+        lse, r = _segment_logsumexp(logp, seg, onehot)
+        lse = jnp.sum(lse * wc[:, None], axis=0)
+        if resp_fn is not None:
+            r = resp_fn(idx)
+        r = r * wc[:, None]
+        if not need_stats:
+            return stats._replace(ll=stats.ll + lse), None
+        return _accumulate(stats, Xc, r, y, lse), None
+
+    idx = jnp.arange(Xs.shape[0])
+    stats, _ = lax.scan(body, _zero_stats(n_cand, M, d, full, Xs.dtype), (Xs, ws, idx))
+    return stats
+
+
+def _robust_cholesky(A):
+    """Lower Cholesky factors of a batch of SPD matrices, adding jitter where one fails.
+
+    Every jitter level goes through one batched factorisation: independent LAPACK
+    calls running side by side can block each other on the CPU thread pool.
+    """
+    b, d = A.shape[0], A.shape[-1]
+    scale = jnp.trace(A, axis1=-2, axis2=-1)[:, None, None] / d
+    eye = jnp.eye(d, dtype=A.dtype)
+    tries = jnp.concatenate([A + j * scale * eye for j in _JITTERS])
+    Ls = jnp.linalg.cholesky(tries).reshape(len(_JITTERS), b, d, d)
+    out = Ls[-1]
+    for L in Ls[-2::-1]:
+        ok = jnp.all(jnp.isfinite(L), axis=(-2, -1))[:, None, None]
+        out = jnp.where(ok, L, out)
+    return out
+
+
+def tri_inv_lower(L):
+    """Inverses of a batch of lower-triangular matrices, by doubling diagonal blocks.
+
+    At each level the inverses of neighbouring diagonal blocks ``A`` and ``C`` give the
+    inverse of ``[[A, 0], [B, C]]`` as ``[[A^-1, 0], [-C^-1 B A^-1, C^-1]]``.  Only
+    batched matrix products are used (XLA's batched triangular solve is slow on CPU);
+    the matrix is padded with an identity block to a power-of-two size.
+    """
+    d = L.shape[-1]
+    size = 1 << max(0, (d - 1).bit_length())
+    batch = L.shape[:-2]
+    if size != d:
+        L = jnp.broadcast_to(jnp.eye(size, dtype=L.dtype), batch + (size, size)).at[..., :d, :d].set(L)
+    inv = (1.0 / jnp.diagonal(L, axis1=-2, axis2=-1))[..., None, None]  # (..., size, 1, 1)
+    h = 1
+    while h < size:
+        nb = size // (2 * h)
+        blocks = L.reshape(batch + (nb, 2 * h, nb, 2 * h))
+        blocks = jnp.moveaxis(jnp.diagonal(blocks, axis1=-4, axis2=-2), -1, -3)
+        a_inv, c_inv = inv[..., 0::2, :, :], inv[..., 1::2, :, :]
+        low = -c_inv @ blocks[..., h:, :h] @ a_inv
+        top = jnp.concatenate([a_inv, jnp.zeros_like(a_inv)], axis=-1)
+        inv = jnp.concatenate([top, jnp.concatenate([low, c_inv], axis=-1)], axis=-2)
+        h *= 2
+    return inv[..., 0, :d, :d]
+
+
+def _m_step(stats, old, seg, onehot, kind, reg):
+    """New pool parameters from the statistics gathered under the ``old`` parameters."""
+    eps = 10.0 * jnp.finfo(stats.n.dtype).eps
+    nk = stats.n + eps
+    means = stats.sx / nk[:, None]
+    d = means.shape[1]
+    P = old.prec
+    if P.ndim == 3:
+        ybar = jnp.einsum("md,mde->me", means - old.means, P)
+        G = stats.syy / nk[:, None, None] - ybar[:, :, None] * ybar[:, None, :]
+        if kind == "tied":
+            tot = nk @ onehot
+            G = ((nk[:, None, None] * G).reshape(len(seg), -1).T @ onehot / tot).T
+            G = G.reshape(-1, d, d)[seg]
+        G = 0.5 * (G + jnp.swapaxes(G, -1, -2))
+        G = G + reg * jnp.einsum("mji,mjk->mik", P, P)
+        L = _robust_cholesky(G)
+        prec = P @ jnp.swapaxes(tri_inv_lower(L), -1, -2)
+    else:
+        ybar = (means - old.means) * P
+        g = jnp.maximum(stats.syy / nk[:, None] - ybar * ybar, 0.0)
+        if kind == "spherical":
+            g = jnp.mean(g, axis=1, keepdims=True)
+        prec = P / jnp.sqrt(g + reg * P * P)
+    tot = nk @ onehot
+    log_w = jnp.log(nk) - jnp.log(tot)[seg]
+    return PoolParams(means, prec, log_det_prec(prec, d), log_w)
+
+
+def _start_params(X, M, kind, reg):
+    """Whitening by the whole data's covariance: the frame for the first M-step."""
+    d = X.shape[1]
+    var = jnp.var(X, axis=0) + reg
+    if kind in ("full", "tied"):
+        C = jnp.cov(X.T, bias=True).reshape(d, d) + reg * jnp.eye(d, dtype=X.dtype)
+        P = tri_inv_lower(_robust_cholesky(C[None]))[0].T
+        prec = jnp.broadcast_to(P, (M, d, d))
+    elif kind == "diag":
+        prec = jnp.broadcast_to(1.0 / jnp.sqrt(var), (M, d))
+    else:
+        prec = jnp.broadcast_to(1.0 / jnp.sqrt(jnp.mean(var)), (M, 1))
+    means = jnp.broadcast_to(jnp.mean(X, axis=0), (M, d))
+    zeros = jnp.zeros(M, X.dtype)
+    return PoolParams(means, prec, log_det_prec(prec, d), zeros)
+
+
+def chunk_rows(n: int, M: int, d: int) -> int:
+    """Rows per E-step chunk so that the whitened array stays within a fixed budget."""
+    c = max(64, _CHUNK_FLOATS // max(1, M * d))
+    return int(min(n, c))
+
+
+def pad_rows(X: np.ndarray, c: int):
+    """``X`` as (B, c, d) chunks plus a (B, c) 0/1 weight for the padding rows."""
+    n, d = X.shape
+    B = -(-n // c)
+    pad = B * c - n
+    Xp = np.concatenate([X, np.zeros((pad, d), X.dtype)]) if pad else X
+    w = np.ones(B * c, X.dtype)
+    w[n:] = 0
+    return Xp.reshape(B, c, d), w.reshape(B, c)
+
+
+@partial(jax.jit, static_argnames=("counts", "kind", "max_iter"))
+def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
+    """Run EM for every candidate of a pool.
+
+    ``Xs``/``ws``: rows in chunks (see :func:`pad_rows`); ``labels`` (C, B*c): k-means
+    labels of each candidate, which give the first M-step; ``counts``: components per
+    candidate (static).  Returns a :class:`PoolResult`.
+    """
+    n_cand, M = len(counts), int(sum(counts))
+    seg_np = np.repeat(np.arange(n_cand), counts)
+    seg = jnp.asarray(seg_np)
+    onehot = jax.nn.one_hot(seg, n_cand, dtype=Xs.dtype)
+    offsets = jnp.asarray(np.concatenate([[0], np.cumsum(counts)[:-1]]), jnp.int32)
+    n_rows = jnp.sum(ws)
+    B, c, d = Xs.shape
+    lab = labels.reshape(n_cand, B, c) + offsets[:, None, None]
+
+    def hard_resp(i):
+        rows = jnp.broadcast_to(jnp.arange(c)[None], (n_cand, c))
+        return jnp.zeros((c, M), Xs.dtype).at[rows, lab[:, i]].set(1.0)
+
+    frame = _start_params(_weighted_rows(Xs.reshape(B * c, d), ws.reshape(-1)), M, kind, reg)
+    stats = _scan_stats(Xs, ws, frame, seg, onehot, resp_fn=hard_resp)
+    params = _m_step(stats, frame, seg, onehot, kind, reg)
+
+    def cond(state):
+        return (state[-1] < max_iter) & ~jnp.all(state[-2])
+
+    def body(state):
+        params, prev, lb, n_iter, done, it = state
+        stats = _scan_stats(Xs, ws, params, seg, onehot)
+        ll = stats.ll / n_rows
+        new = _m_step(stats, params, seg, onehot, kind, reg)
+        keep = done[seg]
+        params = jax.tree_util.tree_map(lambda a, b: _where_rows(keep, a, b), params, new)
+        lb = jnp.where(done, lb, ll)
+        n_iter = jnp.where(done, n_iter, it + 1)
+        done = done | (jnp.abs(ll - prev) < tol)
+        return params, ll, lb, n_iter, done, it + 1
+
+    neg_inf = jnp.full(n_cand, -jnp.inf, Xs.dtype)
+    init = (params, neg_inf, neg_inf, jnp.zeros(n_cand, jnp.int32), jnp.zeros(n_cand, bool), 0)
+    params, _, lb, n_iter, done, _ = lax.while_loop(cond, body, init)
+    final = _scan_stats(Xs, ws, params, seg, onehot, need_stats=False)
+    return PoolResult(params, lb, n_iter, done, final.ll / n_rows)
+
+
+def _weighted_rows(X, w):
+    """The rows of ``X`` with weight 1, as a fixed-shape array: padding rows become the mean."""
+    mean = jnp.sum(X * w[:, None], axis=0) / jnp.sum(w)
+    return jnp.where(w[:, None] > 0, X, mean)
+
+
+def _where_rows(keep, a, b):
+    shape = keep.shape + (1,) * (a.ndim - 1)
+    return jnp.where(keep.reshape(shape), a, b)

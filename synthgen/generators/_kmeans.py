@@ -1,0 +1,103 @@
+"""k-means++ seeding and Lloyd iterations in JAX, for many cluster counts at once.
+
+Every candidate (a cluster count, with its own key) is fitted by one ``vmap`` over
+padded centres: a candidate with ``k`` clusters uses the first ``k`` of ``k_max`` rows
+of its centre array and ignores the rest.  This seeds the EM of the Gaussian mixture
+the way scikit-learn does (hard labels from k-means, then one M-step).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+#: Lloyd stops when the total squared shift of the centres falls below this fraction
+#: of the data's mean per-column variance (scikit-learn's ``KMeans`` rule).
+KMEANS_TOL = 1e-4
+KMEANS_MAX_ITER = 100
+
+
+def _sq_dist(X, x_sq, C):
+    """Squared distances between rows of ``X`` (with squared norms ``x_sq``) and rows of ``C``."""
+    c_sq = jnp.sum(C * C, axis=-1)
+    return jnp.maximum(x_sq[:, None] - 2.0 * X @ C.T + c_sq[None, :], 0.0)
+
+
+def _plusplus(key, X, x_sq, k, k_max: int, n_trials: int):
+    """Greedy k-means++ (as scikit-learn): ``k_max`` centres of which the first ``k`` are chosen."""
+    n = X.shape[0]
+    key, first = jax.random.split(key)
+    c0 = X[jax.random.randint(first, (), 0, n)]
+    centres = jnp.zeros((k_max, X.shape[1]), X.dtype).at[0].set(c0)
+    closest = _sq_dist(X, x_sq, c0[None])[:, 0]
+
+    def step(j, carry):
+        centres, closest, key = carry
+        key, sub = jax.random.split(key)
+        logits = jnp.log(jnp.maximum(closest, 1e-30))
+        idx = jax.random.categorical(sub, logits, shape=(n_trials,))
+        d2 = _sq_dist(X, x_sq, X[idx])  # (n, trials)
+        pot = jnp.sum(jnp.minimum(closest[:, None], d2), axis=0)
+        best = jnp.argmin(pot)
+        use = j < k
+        centres = centres.at[j].set(jnp.where(use, X[idx[best]], centres[j]))
+        closest = jnp.where(use, jnp.minimum(closest, d2[:, best]), closest)
+        return centres, closest, key
+
+    centres, _, _ = lax.fori_loop(1, k_max, step, (centres, closest, key))
+    return centres
+
+
+def _assign(X, x_sq, centres, mask):
+    d2 = _sq_dist(X, x_sq, centres)
+    d2 = jnp.where(mask[None, :], d2, jnp.inf)
+    return jnp.argmin(d2, axis=1)
+
+
+def _lloyd(X, x_sq, centres, mask, tol, max_iter: int):
+    """Lloyd iterations until the centres move less than ``tol`` (squared, summed) or ``max_iter``."""
+    k_max = centres.shape[0]
+
+    def update(c):
+        labels = _assign(X, x_sq, c, mask)
+        onehot = jax.nn.one_hot(labels, k_max, dtype=X.dtype)
+        counts = onehot.sum(axis=0)
+        sums = onehot.T @ X
+        new = jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1.0)[:, None], c)
+        return jnp.where(mask[:, None], new, c)
+
+    def cond(state):
+        _, shift, it = state
+        return (shift > tol) & (it < max_iter)
+
+    def body(state):
+        c, _, it = state
+        new = update(c)
+        return new, jnp.sum((new - c) ** 2), it + 1
+
+    c, _, _ = lax.while_loop(cond, body, (centres, jnp.asarray(jnp.inf, X.dtype), 0))
+    return c
+
+
+@partial(jax.jit, static_argnames=("k_max", "max_iter"))
+def kmeans_labels(keys, X, ks, *, k_max: int, max_iter: int = KMEANS_MAX_ITER):
+    """k-means labels for each candidate: ``keys`` (C, 2), ``ks`` (C,) cluster counts <= ``k_max``.
+
+    Returns ``(labels (C, n) int32, centres (C, k_max, d))``; a candidate's unused centre
+    rows are left at zero.
+    """
+    x_sq = jnp.sum(X * X, axis=1)
+    tol = KMEANS_TOL * jnp.mean(jnp.var(X, axis=0))
+    n_trials = 2 + int(math.log(max(k_max, 1)))
+
+    def one(key, k):
+        mask = jnp.arange(k_max) < k
+        centres = _plusplus(key, X, x_sq, k, k_max, n_trials)
+        centres = _lloyd(X, x_sq, centres, mask, tol, max_iter)
+        return _assign(X, x_sq, centres, mask).astype(jnp.int32), centres
+
+    return jax.vmap(one)(keys, ks)

@@ -1,0 +1,419 @@
+"""The Gaussian mixture generator: EM in JAX, k-means++ starts, size chosen by BIC.
+
+Pure functions (usable without the class)::
+
+    params, info = fit_gmm(key, X, n_components=5, covariance_type="full")
+    X_new = sample_gmm(key, params, 1000)
+    logp = log_prob_gmm(params, X)
+
+``GMMParams`` describes itself: the shape of ``prec_chol`` says the covariance type
+(``(K, d, d)`` full, ``(1, d, d)`` tied, ``(K, d)`` diag, ``(K, 1)`` spherical), so
+``sample_gmm`` and ``log_prob_gmm`` need nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.scipy.linalg import solve_triangular
+from jax.scipy.special import logsumexp
+
+from .._params import AnyOf, Check, Choice, Float, Int, Param
+from ..base import Generator
+from ..errors import InvalidDataError, InvalidParameterError
+from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, log_det_prec, pad_rows
+from ._kmeans import kmeans_labels
+
+#: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
+_SAMPLE_FLOATS = 1 << 18
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the log-likelihood settled within ``tol``."""
+
+
+class GMMParams(NamedTuple):
+    """A fitted Gaussian mixture with K components in d dimensions.
+
+    ``prec_chol``: upper Cholesky factor ``P`` of each precision (``x @ P`` whitens),
+    ``(K, d, d)`` full or ``(1, d, d)`` tied; or the inverse standard deviations,
+    ``(K, d)`` diag or ``(K, 1)`` spherical.  ``cov_chol``: the matching lower Cholesky
+    factor of each covariance (standard deviations for diag and spherical).
+    """
+
+    log_weights: jax.Array  # (K,)
+    means: jax.Array  # (K, d)
+    prec_chol: jax.Array
+    cov_chol: jax.Array
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions
+# ---------------------------------------------------------------------------------------------
+
+
+def log_prob_gmm(params: GMMParams, X):
+    """log density of each row of ``X`` under the mixture: shape ``(n,)``."""
+    d = X.shape[1]
+    log_det = log_det_prec(params.prec_chol, d)
+    logp, _ = component_log_prob(X, params.means, params.prec_chol, log_det, params.log_weights)
+    return logsumexp(logp, axis=1)
+
+
+def sample_gmm(key, params: GMMParams, n: int):
+    """``n`` rows drawn from the mixture (``n`` static under ``jit``)."""
+    k_comp, k_norm = jax.random.split(key)
+    K, d = params.means.shape
+    comp = jax.random.categorical(k_comp, params.log_weights, shape=(n,))
+    z = jax.random.normal(k_norm, (n, d), dtype=params.means.dtype)
+    L = params.cov_chol
+    if L.ndim == 2:
+        return params.means[comp] + z * L[comp]
+    if L.shape[0] == 1:
+        return params.means[comp] + z @ L[0].T
+    return _sample_full(z, comp, params.means, L)
+
+
+def _sample_full(z, comp, means, L):
+    """``mu_k + L_k z`` per row: one product with every factor, then a pick, in bounded pieces."""
+    n, d = z.shape
+    K = means.shape[0]
+    flat = jnp.transpose(L, (2, 0, 1)).reshape(d, K * d)  # z @ flat -> (n, K, d): z @ L_k^T
+
+    def piece(args):
+        zc, cc = args
+        all_k = (zc @ flat).reshape(zc.shape[0], K, d)
+        picked = jnp.take_along_axis(all_k, cc[:, None, None], axis=1)[:, 0]
+        return picked + means[cc]
+
+    rows = max(1, min(n, _SAMPLE_FLOATS // (K * d)))
+    if rows >= n:
+        return piece((z, comp))
+    pieces = -(-n // rows)
+    pad = pieces * rows - n
+    zp = jnp.concatenate([z, jnp.zeros((pad, d), z.dtype)]).reshape(pieces, rows, d)
+    cp = jnp.concatenate([comp, jnp.zeros(pad, comp.dtype)]).reshape(pieces, rows)
+    return lax.map(piece, (zp, cp)).reshape(pieces * rows, d)[:n]
+
+
+def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
+    """Free parameters of a mixture (as scikit-learn's ``GaussianMixture._n_parameters``)."""
+    K, d = n_components, n_features
+    cov = {"full": K * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": K * d, "spherical": K}
+    return cov[covariance_type] + K * d + K - 1
+
+
+def params_covariance_type(params: GMMParams) -> str:
+    """The covariance type a ``GMMParams`` stores (``diag`` and ``spherical`` agree when d = 1)."""
+    P = params.prec_chol
+    if P.ndim == 3:
+        return "tied" if P.shape[0] == 1 and params.means.shape[0] > 1 else "full"
+    return "spherical" if P.shape[1] == 1 and params.means.shape[1] > 1 else "diag"
+
+
+def information_criteria(mean_log_lik: float, n_rows: int, n_params: int) -> tuple[float, float]:
+    """``(bic, aic)`` from the mean log-likelihood per row (scikit-learn's definitions)."""
+    total = -2.0 * mean_log_lik * n_rows
+    return total + n_params * math.log(n_rows), total + 2.0 * n_params
+
+
+def fit_gmm(key, X, *, n_components: int, covariance_type: str = "full", reg_covar: float = 1e-6,
+            tol: float = 1e-3, max_iter: int = 100, n_init: int = 1) -> tuple[GMMParams, dict]:
+    """Fit one mixture by EM from ``n_init`` k-means++ starts; keep the best lower bound.
+
+    Returns ``(params, info)`` with ``info`` holding ``converged``, ``n_iter``,
+    ``lower_bound``, ``score`` (mean log-likelihood per row), ``bic`` and ``aic``.
+    Warns with :class:`ConvergenceWarning` when no start converged.
+    """
+    fits = fit_gmm_counts(key, X, counts=(n_components,), covariance_type=covariance_type,
+                          reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init)
+    return fits[n_components]
+
+
+def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "full",
+                   reg_covar: float = 1e-6, tol: float = 1e-3, max_iter: int = 100,
+                   n_init: int = 1) -> dict[int, tuple[GMMParams, dict]]:
+    """Fit a mixture for every component count in ``counts`` together (one jitted EM).
+
+    Each count is fitted as :func:`fit_gmm` would fit it with the same key.  Returns
+    ``{count: (params, info)}``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    counts = tuple(int(k) for k in counts)
+    _check_fit_args(X, counts, covariance_type, n_init)
+    shift = X.mean(axis=0)
+    Xc = (X - shift).astype(np.float32)
+    pool = tuple(k for k in counts for _ in range(n_init))
+    keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, k), i)
+                      for k in counts for i in range(n_init)])
+    labels, _ = kmeans_labels(keys, jnp.asarray(Xc), jnp.asarray(pool, jnp.int32), k_max=max(pool))
+    c = chunk_rows(len(Xc), sum(pool), Xc.shape[1])
+    Xs, ws = pad_rows(Xc, c)
+    labels = np.pad(np.asarray(labels), ((0, 0), (0, Xs.shape[0] * c - len(Xc))))
+    res = em_pool(jnp.asarray(Xs), jnp.asarray(ws), jnp.asarray(labels), counts=pool,
+                  kind=covariance_type, reg=float(reg_covar), tol=float(tol), max_iter=int(max_iter))
+    res = jax.device_get(res)
+    out = {}
+    offsets = np.concatenate([[0], np.cumsum(pool)])
+    for j, k in enumerate(counts):
+        starts = range(j * n_init, (j + 1) * n_init)
+        best = max(starts, key=lambda i: _finite_or_neg_inf(res.lower_bound[i]))
+        params = _public_params(res.params, offsets[best], k, covariance_type, shift)
+        out[k] = (params, _info(res, best, covariance_type, k, X.shape))
+    _warn_unconverged(out, covariance_type, max_iter)
+    return out
+
+
+def _check_fit_args(X, counts, covariance_type, n_init):
+    if covariance_type not in COVARIANCE_TYPES:
+        raise InvalidParameterError(
+            f"covariance_type must be one of {', '.join(map(repr, COVARIANCE_TYPES))}; "
+            f"got {covariance_type!r}")
+    if X.ndim != 2 or X.shape[0] < 1:
+        raise InvalidDataError(f"X must be a non-empty 2-D array; got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise InvalidDataError("X has NaN or infinite values")
+    for k in counts:
+        if k < 1:
+            raise InvalidParameterError(f"n_components must be a positive int; got {k}")
+        if k > X.shape[0]:
+            raise InvalidParameterError(
+                f"n_components must be at most the number of rows ({X.shape[0]}); got {k}")
+    if int(n_init) < 1:
+        raise InvalidParameterError(f"n_init must be a positive int; got {n_init}")
+
+
+def _finite_or_neg_inf(v) -> float:
+    v = float(v)
+    return v if math.isfinite(v) else -math.inf
+
+
+def _public_params(pool, start, k, kind, shift) -> GMMParams:
+    sl = slice(int(start), int(start) + k)
+    means = jnp.asarray(pool.means[sl] + shift.astype(np.float32))
+    prec = pool.prec[sl]
+    if kind == "tied":
+        prec = prec[:1]
+    prec = jnp.asarray(prec)
+    if prec.ndim == 3:
+        d = prec.shape[-1]
+        inv = solve_triangular(prec, jnp.broadcast_to(jnp.eye(d, dtype=prec.dtype), prec.shape),
+                               lower=False)
+        cov_chol = jnp.swapaxes(inv, -1, -2)
+    else:
+        cov_chol = 1.0 / prec
+    return GMMParams(jnp.asarray(pool.log_weights[sl]), means, prec, cov_chol)
+
+
+def _info(res, i, kind, k, shape) -> dict:
+    score = float(res.score[i])
+    bic, aic = information_criteria(score, shape[0], n_parameters(kind, k, shape[1]))
+    return {"converged": bool(res.converged[i]), "n_iter": int(res.n_iter[i]),
+            "lower_bound": float(res.lower_bound[i]), "score": score, "bic": bic, "aic": aic}
+
+
+def _warn_unconverged(fits: dict, kind: str, max_iter: int) -> None:
+    bad = [k for k, (_, info) in fits.items() if not info["converged"]]
+    if bad:
+        which = ", ".join(map(str, bad))
+        warnings.warn(
+            f"EM did not converge within max_iter={max_iter} for n_components={which} "
+            f"(covariance_type={kind!r}); raise max_iter or tol, or check the data's scale",
+            ConvergenceWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_range(v):
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or len(v) != 2:
+        raise ValueError
+    low, high = (Int(1).check(x) for x in v)
+    if low > high:
+        raise ValueError
+    return (low, high)
+
+
+def _check_covariance_type(v):
+    if isinstance(v, str):
+        if v in COVARIANCE_TYPES or v == "bic":
+            return v
+        raise ValueError
+    if not isinstance(v, Sequence) or not v:
+        raise ValueError
+    out = []
+    for t in v:
+        if not isinstance(t, str) or t not in COVARIANCE_TYPES:
+            raise ValueError
+        if t not in out:
+            out.append(t)
+    return tuple(out)
+
+
+_TYPES_DESC = ", ".join(map(repr, COVARIANCE_TYPES))
+
+
+class GMMGenerator(Generator):
+    """Gaussian mixture fitted by EM; ``n_components="bic"`` picks the size by BIC.
+
+    With ``n_components="bic"`` every count in ``n_components_range`` (inclusive, clipped
+    to the number of rows) is fitted and the lowest BIC kept; ``covariance_type`` may
+    also be a list of types, or ``"bic"`` for all four, to search over types as well.
+    Fitted attributes follow scikit-learn: ``weights_``, ``means_``, ``covariances_``,
+    ``n_components_``, ``covariance_type_``, ``converged_``, ``n_iter_``,
+    ``lower_bound_``, plus ``bic_curve_`` (the whole search).
+    """
+
+    name = "gmm"
+    hyperparameters = {
+        "n_components": Param("bic", AnyOf(Int(1), Choice("bic"), desc="a positive int or 'bic'"),
+                              "mixture components, or 'bic' to choose the count by BIC"),
+        "n_components_range": Param((1, 20), Check(_check_range, "a pair (low, high) of positive "
+                                                   "ints with low <= high"),
+                                    "counts tried when n_components='bic' (inclusive)"),
+        "covariance_type": Param("full", Check(_check_covariance_type,
+                                               f"one of {_TYPES_DESC}, 'bic', or a list of those"),
+                                 "covariance shape, or several to choose among by BIC"),
+        "reg_covar": Param(1e-6, Float(0), "added to every covariance's diagonal"),
+        "tol": Param(1e-3, Float(0), "EM stops when the mean log-likelihood changes less"),
+        "max_iter": Param(100, Int(1), "EM iterations at most"),
+        "n_init": Param(1, Int(1), "k-means++ starts per fit; the best lower bound is kept"),
+    }
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _fit(self, key, X, hp):
+        X = np.asarray(X, dtype=np.float64)
+        types = self._search_types(hp["covariance_type"])
+        counts = self._search_counts(hp["n_components"], hp["n_components_range"], len(X))
+        curve: dict[str, dict[int, float]] = {}
+        best = None
+        for i, kind in enumerate(types):
+            fits = fit_gmm_counts(jax.random.fold_in(key, i), X, counts=counts, covariance_type=kind,
+                                  reg_covar=hp["reg_covar"], tol=hp["tol"],
+                                  max_iter=hp["max_iter"], n_init=hp["n_init"])
+            curve[kind] = {k: info["bic"] for k, (_, info) in fits.items()}
+            for k, (params, info) in fits.items():
+                if best is None or _finite_or_inf(info["bic"]) < _finite_or_inf(best[3]["bic"]):
+                    best = (kind, k, params, info)
+        kind, k, params, info = best
+        self.covariance_type_, self.n_components_ = kind, k
+        self.converged_, self.n_iter_ = info["converged"], info["n_iter"]
+        self.lower_bound_ = info["lower_bound"]
+        self.bic_curve_ = curve[kind] if len(types) == 1 else curve
+        return params
+
+    @staticmethod
+    def _search_types(spec) -> tuple[str, ...]:
+        if spec == "bic":
+            return COVARIANCE_TYPES
+        return (spec,) if isinstance(spec, str) else tuple(spec)
+
+    @staticmethod
+    def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
+        if n_components != "bic":
+            if n_components > n_rows:
+                raise InvalidParameterError(
+                    f"n_components must be at most the number of training rows ({n_rows}); "
+                    f"got {n_components}")
+            return (n_components,)
+        low, high = n_range
+        if low > n_rows:
+            raise InvalidParameterError(
+                f"n_components_range must start at most at the number of training rows "
+                f"({n_rows}); got {tuple(n_range)}")
+        return tuple(range(low, min(high, n_rows) + 1))
+
+    _sample_fn = staticmethod(sample_gmm)
+    _log_prob_fn = staticmethod(log_prob_gmm)
+
+    # -- fitted attributes ----------------------------------------------------------------------
+    @property
+    def weights_(self) -> np.ndarray:
+        self._check_fitted()
+        return np.exp(np.asarray(self.params_.log_weights, dtype=np.float64))
+
+    @property
+    def means_(self) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self.params_.means, dtype=np.float64)
+
+    @property
+    def covariances_(self) -> np.ndarray:
+        """Covariances in scikit-learn's shapes: (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical."""
+        self._check_fitted()
+        L = np.asarray(self.params_.cov_chol, dtype=np.float64)
+        if L.ndim == 3:
+            cov = L @ np.swapaxes(L, -1, -2)
+            return cov[0] if self.covariance_type_ == "tied" else cov
+        var = L * L
+        return var[:, 0] if self.covariance_type_ == "spherical" else var
+
+    @property
+    def precisions_cholesky_(self) -> np.ndarray:
+        self._check_fitted()
+        P = np.asarray(self.params_.prec_chol, dtype=np.float64)
+        if self.covariance_type_ == "tied":
+            return P[0]
+        return P[:, 0] if self.covariance_type_ == "spherical" else P
+
+    # -- model selection ------------------------------------------------------------------------
+    def bic(self, data) -> float:
+        """Bayesian information criterion on ``data`` (lower is better), as scikit-learn."""
+        return self._criteria(data)[0]
+
+    def aic(self, data) -> float:
+        """Akaike information criterion on ``data`` (lower is better), as scikit-learn."""
+        return self._criteria(data)[1]
+
+    def _criteria(self, data) -> tuple[float, float]:
+        logp = self.score_samples(data)
+        k = n_parameters(self.covariance_type_, self.n_components_, self.n_features_in_)
+        return information_criteria(float(np.mean(logp)), len(logp), k)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def training_summary(self) -> dict[str, Any]:
+        out = super().training_summary()
+        out.update(self._extra_state())
+        return out
+
+    def _extra_state(self) -> dict[str, Any]:
+        curve = self.bic_curve_
+        if curve and isinstance(next(iter(curve.values())), dict):
+            curve_json = {t: _str_keys(c) for t, c in curve.items()}
+        else:
+            curve_json = _str_keys(curve)
+        return {"n_components": int(self.n_components_), "covariance_type": self.covariance_type_,
+                "converged": bool(self.converged_), "n_iter": int(self.n_iter_),
+                "lower_bound": float(self.lower_bound_), "bic_curve": curve_json}
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        self.n_components_ = int(extra["n_components"])
+        self.covariance_type_ = str(extra["covariance_type"])
+        self.converged_ = bool(extra["converged"])
+        self.n_iter_ = int(extra["n_iter"])
+        self.lower_bound_ = float(extra["lower_bound"])
+        curve = extra["bic_curve"]
+        if curve and isinstance(next(iter(curve.values())), dict):
+            self.bic_curve_ = {t: _int_keys(c) for t, c in curve.items()}
+        else:
+            self.bic_curve_ = _int_keys(curve)
+
+
+def _finite_or_inf(v: float) -> float:
+    return v if math.isfinite(v) else math.inf
+
+
+def _str_keys(curve: dict) -> dict[str, float]:
+    return {str(k): float(v) for k, v in curve.items()}
+
+
+def _int_keys(curve: dict) -> dict[int, float]:
+    return {int(k): float(v) for k, v in curve.items()}
