@@ -200,18 +200,18 @@ def class_defaults(name: str, n_rows: int, n_features: int) -> dict[str, Any]:
     * gaussian: ``covariance_type="diag"``, ``reg_covar=1e-3`` (a thousandth of a column's variance).
       A class's full covariance is singular below ``n_features`` rows and poorly estimated well
       beyond; on the credit-card benchmark (docs/augment.md) the diagonal model trained better
-      classifiers at every class size tried (10 to 250 rows in 29 columns).  ``reg_covar`` keeps a
-      ``covariance_type="full"`` asked for in ``generator_params`` positive definite;
-    * gmm, pca_gmm: components chosen by BIC among ``1 .. max(1, min(20, n_rows // (n_features + 1)))``
-      so every component has at least as many rows as parameters of its mean;
-    * vae: no progress bar.
+      classifiers at every class size tried (10, 20 and 50 rows in 29 columns).  ``reg_covar`` keeps
+      a ``covariance_type="full"`` asked for in ``generator_params`` positive definite;
+    * gmm: the same diagonal components and ``reg_covar``, as many as BIC chooses among
+      ``1 .. max(1, min(20, n_rows // 5))`` (room for 5 rows or more per component).  BIC over full
+      covariances favours near-singular fits on small classes;
+    * every generator with a ``verbose`` setting: ``False``.
     """
     out: dict[str, Any] = {}
-    if name == "gaussian":
+    if name in ("gaussian", "gmm"):
         out.update(covariance_type="diag", reg_covar=1e-3)
-    if name in ("gmm", "pca_gmm"):
-        out["n_components"] = "bic"
-        out["max_components"] = max(1, min(20, n_rows // (n_features + 1)))
+    if name == "gmm":
+        out.update(n_components="bic", n_components_range=(1, max(1, min(20, n_rows // 5))))
     out["verbose"] = False
     return out
 

@@ -169,6 +169,25 @@ def test_small_class_in_many_dimensions():
         assert abs(X_res[210:].mean() - X[200:].mean()) < 0.3
 
 
+def test_gmm_defaults_fit_small_classes_and_find_modes():
+    """10 rows in 30 columns get one component; a two-mode class gets two, and rows in both modes."""
+    r = np.random.default_rng(5)
+    X = np.concatenate([r.normal(size=(200, 30)), r.normal(2.0, 1.0, size=(10, 30))])
+    y = np.repeat([0, 1], [200, 10])
+    sampler = GeneratorOversampler(generator="gmm", random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.generators_[1].n_components_range == (1, 2)
+    assert np.isfinite(X_res).all() and abs(X_res[210:].mean() - X[200:].mean()) < 0.3
+    modes = np.repeat([[0.0, 8.0], [0.0, -8.0]], 20, axis=0)
+    X = np.concatenate([r.normal(size=(120, 2)), r.normal(size=(40, 2)) + modes])
+    y = np.repeat([0, 1], [120, 40])
+    sampler = GeneratorOversampler(generator="gmm", sampling_strategy={1: 440}, random_state=1)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.generators_[1].n_components_ >= 2
+    second = X_res[160:, 1]
+    assert abs(np.mean(second > 0) - 0.5) < 0.1 and np.mean(np.abs(second) < 3) < 0.02
+
+
 def test_constant_columns_within_a_class_are_kept():
     r = np.random.default_rng(1)
     X = r.normal(size=(60, 3))
@@ -291,6 +310,8 @@ def test_generator_params_override_the_class_defaults():
     g = sampler.generators_[1]
     assert g.covariance_type == "full" and g.reg_covar == class_defaults("gaussian", 30, 4)["reg_covar"]
     assert class_defaults("gaussian", 10, 30)["covariance_type"] == "diag"
+    assert class_defaults("gmm", 10, 30)["n_components_range"] == (1, 2)
+    assert class_defaults("gmm", 1000, 3)["n_components_range"] == (1, 20)
 
 
 def test_avoid_keeps_new_rows_away_from_the_class_rows():
