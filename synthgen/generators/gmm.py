@@ -70,8 +70,8 @@ def sample_gmm(key, params: GMMParams, n: int):
     """``n`` rows drawn from the mixture (``n`` static under ``jit``)."""
     k_comp, k_norm = jax.random.split(key)
     K, d = params.means.shape
-    comp = jax.random.categorical(k_comp, params.log_weights, shape=(n,))
-    z = jax.random.normal(k_norm, (n, d), dtype=params.means.dtype)
+    comp = pick_components(k_comp, params.log_weights, n)
+    z = standard_normal(k_norm, (n, d), params.means.dtype)
     L = params.cov_chol
     if L.ndim == 2:
         return params.means[comp] + z * L[comp]
@@ -80,8 +80,33 @@ def sample_gmm(key, params: GMMParams, n: int):
     return _sample_full(z, comp, params.means, L)
 
 
+def pick_components(key, log_weights, n: int):
+    """``n`` component indices drawn with probabilities ``exp(log_weights)`` (inverse CDF)."""
+    cdf = jnp.cumsum(jnp.exp(log_weights - jnp.max(log_weights)))
+    u = jax.random.uniform(key, (n,), dtype=cdf.dtype) * cdf[-1]
+    return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), log_weights.shape[0] - 1)
+
+
+def standard_normal(key, shape, dtype=jnp.float32):
+    """Standard normal draws by the Box-Muller transform of raw random bits.
+
+    One 32-bit word per draw, and cheaper on CPU than the inverse error function
+    behind ``jax.random.normal``.
+    """
+    size = math.prod(shape)
+    half = (size + 1) // 2
+    bits = jax.random.bits(key, (2, half), dtype=jnp.uint32)
+    mant = (bits >> 9) | jnp.uint32(0x3F800000)  # floats in [1, 2)
+    u1 = 2.0 - lax.bitcast_convert_type(mant[0], jnp.float32)  # (0, 1]
+    u2 = lax.bitcast_convert_type(mant[1], jnp.float32) - 1.0  # [0, 1)
+    r = jnp.sqrt(-2.0 * jnp.log(u1))
+    theta = (2.0 * math.pi) * u2
+    z = jnp.concatenate([r * jnp.cos(theta), r * jnp.sin(theta)])[:size]
+    return z.reshape(shape).astype(dtype)
+
+
 def _sample_full(z, comp, means, L):
-    """``mu_k + L_k z`` per row: one product with every factor, then a pick, in bounded pieces."""
+    """``mu_k + L_k z`` per row, in pieces of bounded size."""
     n, d = z.shape
     K = means.shape[0]
     flat = jnp.transpose(L, (2, 0, 1)).reshape(d, K * d)  # z @ flat -> (n, K, d): z @ L_k^T
@@ -233,6 +258,66 @@ def _warn_unconverged(fits: dict, kind: str, max_iter: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covariance_type="full",
+               reg_covar=1e-6, tol=1e-3, max_iter=100, n_init=1) -> tuple[GMMParams, dict]:
+    """Fit every candidate (counts x covariance types) and keep the lowest BIC.
+
+    ``n_components`` is an int or ``"bic"`` (then every count in ``n_components_range``,
+    inclusive and clipped to the number of rows); ``covariance_type`` is a type, a
+    sequence of types or ``"bic"`` (all four).  Returns ``(params, summary)``; the summary
+    holds ``covariance_type``, ``n_components``, ``converged``, ``n_iter``,
+    ``lower_bound``, ``bic`` and ``bic_curve`` ({count: bic}, or {type: {count: bic}}
+    when several types were searched).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    types = _search_types(covariance_type)
+    counts = _search_counts(n_components, n_components_range, len(X))
+    curve: dict[str, dict[int, float]] = {}
+    best = None
+    for i, kind in enumerate(types):
+        fits = fit_gmm_counts(jax.random.fold_in(key, i), X, counts=counts, covariance_type=kind,
+                              reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init)
+        curve[kind] = {k: info["bic"] for k, (_, info) in fits.items()}
+        for k, (params, info) in fits.items():
+            if best is None or _finite_or_inf(info["bic"]) < _finite_or_inf(best[3]["bic"]):
+                best = (kind, k, params, info)
+    kind, k, params, info = best
+    summary = {"covariance_type": kind, "n_components": k, "converged": info["converged"],
+               "n_iter": info["n_iter"], "lower_bound": info["lower_bound"], "bic": info["bic"],
+               "bic_curve": curve[kind] if len(types) == 1 else curve}
+    return params, summary
+
+
+def _search_types(spec) -> tuple[str, ...]:
+    if spec == "bic":
+        return COVARIANCE_TYPES
+    return (spec,) if isinstance(spec, str) else tuple(spec)
+
+
+def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
+    if n_components != "bic":
+        if n_components > n_rows:
+            raise InvalidParameterError(
+                f"n_components must be at most the number of training rows ({n_rows}); "
+                f"got {n_components}")
+        return (n_components,)
+    low, high = n_range
+    if low > n_rows:
+        raise InvalidParameterError(
+            f"n_components_range must start at most at the number of training rows "
+            f"({n_rows}); got {tuple(n_range)}")
+    return tuple(range(low, min(high, n_rows) + 1))
+
+
+#: the hyperparameters that :func:`select_gmm` takes
+GMM_SETTINGS = ("n_components", "n_components_range", "covariance_type", "reg_covar", "tol",
+                "max_iter", "n_init")
+
+
+def _gmm_settings(hp: dict) -> dict:
+    return {k: hp[k] for k in GMM_SETTINGS}
+
+
 def _check_range(v):
     if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or len(v) != 2:
         raise ValueError
@@ -290,46 +375,22 @@ class GMMGenerator(Generator):
 
     # -- fitting --------------------------------------------------------------------------------
     def _fit(self, key, X, hp):
-        X = np.asarray(X, dtype=np.float64)
-        types = self._search_types(hp["covariance_type"])
-        counts = self._search_counts(hp["n_components"], hp["n_components_range"], len(X))
-        curve: dict[str, dict[int, float]] = {}
-        best = None
-        for i, kind in enumerate(types):
-            fits = fit_gmm_counts(jax.random.fold_in(key, i), X, counts=counts, covariance_type=kind,
-                                  reg_covar=hp["reg_covar"], tol=hp["tol"],
-                                  max_iter=hp["max_iter"], n_init=hp["n_init"])
-            curve[kind] = {k: info["bic"] for k, (_, info) in fits.items()}
-            for k, (params, info) in fits.items():
-                if best is None or _finite_or_inf(info["bic"]) < _finite_or_inf(best[3]["bic"]):
-                    best = (kind, k, params, info)
-        kind, k, params, info = best
-        self.covariance_type_, self.n_components_ = kind, k
-        self.converged_, self.n_iter_ = info["converged"], info["n_iter"]
-        self.lower_bound_ = info["lower_bound"]
-        self.bic_curve_ = curve[kind] if len(types) == 1 else curve
+        params, summary = select_gmm(key, X, **_gmm_settings(hp))
+        self._set_selection(summary)
         return params
 
-    @staticmethod
-    def _search_types(spec) -> tuple[str, ...]:
-        if spec == "bic":
-            return COVARIANCE_TYPES
-        return (spec,) if isinstance(spec, str) else tuple(spec)
+    def _set_selection(self, summary: dict) -> None:
+        self.covariance_type_ = summary["covariance_type"]
+        self.n_components_ = summary["n_components"]
+        self.converged_ = summary["converged"]
+        self.n_iter_ = summary["n_iter"]
+        self.lower_bound_ = summary["lower_bound"]
+        self.bic_curve_ = summary["bic_curve"]
 
-    @staticmethod
-    def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
-        if n_components != "bic":
-            if n_components > n_rows:
-                raise InvalidParameterError(
-                    f"n_components must be at most the number of training rows ({n_rows}); "
-                    f"got {n_components}")
-            return (n_components,)
-        low, high = n_range
-        if low > n_rows:
-            raise InvalidParameterError(
-                f"n_components_range must start at most at the number of training rows "
-                f"({n_rows}); got {tuple(n_range)}")
-        return tuple(range(low, min(high, n_rows) + 1))
+    def _mixture(self) -> GMMParams:
+        """The fitted mixture's parameters (in the space the mixture models)."""
+        self._check_fitted()
+        return self.params_
 
     _sample_fn = staticmethod(sample_gmm)
     _log_prob_fn = staticmethod(log_prob_gmm)
@@ -337,19 +398,16 @@ class GMMGenerator(Generator):
     # -- fitted attributes ----------------------------------------------------------------------
     @property
     def weights_(self) -> np.ndarray:
-        self._check_fitted()
-        return np.exp(np.asarray(self.params_.log_weights, dtype=np.float64))
+        return np.exp(np.asarray(self._mixture().log_weights, dtype=np.float64))
 
     @property
     def means_(self) -> np.ndarray:
-        self._check_fitted()
-        return np.asarray(self.params_.means, dtype=np.float64)
+        return np.asarray(self._mixture().means, dtype=np.float64)
 
     @property
     def covariances_(self) -> np.ndarray:
         """Covariances in scikit-learn's shapes: (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical."""
-        self._check_fitted()
-        L = np.asarray(self.params_.cov_chol, dtype=np.float64)
+        L = np.asarray(self._mixture().cov_chol, dtype=np.float64)
         if L.ndim == 3:
             cov = L @ np.swapaxes(L, -1, -2)
             return cov[0] if self.covariance_type_ == "tied" else cov
@@ -358,8 +416,7 @@ class GMMGenerator(Generator):
 
     @property
     def precisions_cholesky_(self) -> np.ndarray:
-        self._check_fitted()
-        P = np.asarray(self.params_.prec_chol, dtype=np.float64)
+        P = np.asarray(self._mixture().prec_chol, dtype=np.float64)
         if self.covariance_type_ == "tied":
             return P[0]
         return P[:, 0] if self.covariance_type_ == "spherical" else P
@@ -375,8 +432,12 @@ class GMMGenerator(Generator):
 
     def _criteria(self, data) -> tuple[float, float]:
         logp = self.score_samples(data)
-        k = n_parameters(self.covariance_type_, self.n_components_, self.n_features_in_)
-        return information_criteria(float(np.mean(logp)), len(logp), k)
+        return information_criteria(float(np.mean(logp)), len(logp), self._n_parameters())
+
+    def _n_parameters(self) -> int:
+        """Free parameters of the model (those of the mixture, in its own space)."""
+        d = int(self._mixture().means.shape[1])
+        return n_parameters(self.covariance_type_, self.n_components_, d)
 
     # -- persistence ----------------------------------------------------------------------------
     def training_summary(self) -> dict[str, Any]:

@@ -1,0 +1,202 @@
+"""PCA, then a Gaussian mixture in the reduced space: a generator for wide data.
+
+The data are centred and projected on the ``q`` leading principal directions ``W``
+(orthonormal columns, from an SVD).  A mixture models the projected rows; the ``d - q``
+discarded directions are modelled as isotropic Gaussian noise whose variance is the
+mean of the discarded eigenvalues (probabilistic PCA), so the density in data space is
+
+    log p(x) = log p_gmm(W^T (x - mu)) + log N(r; 0, sigma^2 I_{d-q}),
+    r = (x - mu) - W W^T (x - mu).
+
+Samples are drawn in the reduced space and mapped back with ``mu + W z`` (the inverse
+transform); with ``sample_noise=True`` the noise in the discarded directions is drawn
+too, so the samples follow the density exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._params import AnyOf, Bool, Float, Int, Param
+from ..errors import InvalidParameterError
+from ._em import LOG_2PI
+from .gmm import GMMGenerator, GMMParams, _gmm_settings, log_prob_gmm, sample_gmm, select_gmm, standard_normal
+
+
+class PCAGMMParams(NamedTuple):
+    """Centre ``mean`` (d,), principal directions ``components`` (d, q) with orthonormal
+    columns, ``noise_var`` (scalar) of the discarded directions, and the reduced-space
+    ``mixture``."""
+
+    mean: jax.Array
+    components: jax.Array
+    noise_var: jax.Array
+    mixture: GMMParams
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions
+# ---------------------------------------------------------------------------------------------
+
+
+def pca_svd(X, n_components):
+    """Principal directions of ``X`` by SVD of the centred rows.
+
+    ``n_components``: an int ``q``, or a float in (0, 1), the fraction of variance to
+    keep (the smallest ``q`` whose explained-variance ratio reaches it, as scikit-learn).
+    Returns ``(mean (d,), components (d, q), eigenvalues (min(n, d),), q)`` with the
+    eigenvalues of the covariance divided by ``n`` and each direction's sign fixed so
+    its largest entry is positive.
+    """
+    X = jnp.asarray(X, jnp.float32)
+    n, d = X.shape
+    mean = jnp.mean(X, axis=0)
+    _, s, vt = jnp.linalg.svd(X - mean, full_matrices=False)
+    big = jnp.argmax(jnp.abs(vt), axis=1)
+    signs = jnp.sign(vt[jnp.arange(vt.shape[0]), big])
+    vt = vt * jnp.where(signs == 0, 1.0, signs)[:, None]
+    eig = np.asarray(s, np.float64) ** 2 / n
+    q = components_for(n_components, eig, n, d)
+    return mean, vt[:q].T, eig, q
+
+
+def components_for(n_components, eig: np.ndarray, n: int, d: int) -> int:
+    """The number of directions kept for ``n_components`` (int, or variance fraction)."""
+    limit = min(n, d)
+    if isinstance(n_components, float):
+        total = eig.sum()
+        if total <= 0:
+            return 1
+        ratio = np.cumsum(eig) / total
+        return int(min(limit, np.searchsorted(ratio, n_components, side="right") + 1))
+    if n_components > limit:
+        raise InvalidParameterError(
+            f"pca_components must be at most min(n_rows, n_columns) = {limit}; got {n_components}")
+    return int(n_components)
+
+
+def noise_variance(eig: np.ndarray, q: int, d: int, reg_covar: float) -> float:
+    """Mean of the ``d - q`` discarded eigenvalues (zeros included), plus ``reg_covar``."""
+    if q >= d:
+        return 0.0
+    return float(np.sum(eig[q:]) / (d - q) + reg_covar)
+
+
+def log_prob_pca_gmm(params: PCAGMMParams, X):
+    """log density in data space of each row of ``X``: shape ``(n,)``."""
+    Xc = X - params.mean
+    z = Xc @ params.components
+    lp = log_prob_gmm(params.mixture, z)
+    d, q = params.components.shape
+    if q == d:
+        return lp
+    r = Xc - z @ params.components.T
+    var = params.noise_var
+    return lp - 0.5 * ((d - q) * (LOG_2PI + jnp.log(var)) + jnp.sum(r * r, axis=1) / var)
+
+
+def sample_pca_gmm(key, params: PCAGMMParams, n: int, noise: bool = False):
+    """``n`` rows: mixture draws mapped back by ``mu + W z``; plus the discarded-direction
+    noise when ``noise`` (then the rows follow :func:`log_prob_pca_gmm` exactly)."""
+    k_mix, k_noise = jax.random.split(key)
+    W = params.components
+    X = params.mean + sample_gmm(k_mix, params.mixture, n) @ W.T
+    d, q = W.shape
+    if not noise or q == d:
+        return X
+    e = standard_normal(k_noise, (n, d), X.dtype)
+    return X + jnp.sqrt(params.noise_var) * (e - (e @ W) @ W.T)
+
+
+def _sample_with_noise(key, params, n):
+    return sample_pca_gmm(key, params, n, noise=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator
+# ---------------------------------------------------------------------------------------------
+
+
+class PCAGMMGenerator(GMMGenerator):
+    """PCA to ``pca_components`` directions, then a Gaussian mixture (``gmm`` settings).
+
+    The mixture's hyperparameters are the ``gmm`` generator's own (``n_components``
+    counts mixture components); ``pca_components`` is the PCA size: an int, or a float
+    in (0, 1), the fraction of variance kept.
+    """
+
+    name = "pca_gmm"
+    hyperparameters = {
+        "pca_components": Param(0.95, AnyOf(Int(1), Float(0, 1, low_open=True, high_open=True),
+                                            desc="a positive int or a number in (0, 1)"),
+                                "principal directions kept, or the fraction of variance to keep"),
+        "sample_noise": Param(False, Bool(), "also draw the noise of the discarded directions"),
+        **GMMGenerator.hyperparameters,
+    }
+
+    def _fit(self, key, X, hp):
+        mean, W, eig, q = pca_svd(X, hp["pca_components"])
+        n, d = X.shape
+        Z = np.asarray((jnp.asarray(X, jnp.float32) - mean) @ W, dtype=np.float64)
+        mixture, summary = select_gmm(key, Z, **_gmm_settings(hp))
+        self._set_selection(summary)
+        self.pca_components_ = q
+        self.explained_variance_ = eig * n / max(n - 1, 1)
+        self.explained_variance_ratio_ = eig / eig.sum() if eig.sum() > 0 else eig
+        noise = noise_variance(eig, q, d, hp["reg_covar"])
+        return PCAGMMParams(mean, W, jnp.asarray(noise, jnp.float32), mixture)
+
+    _log_prob_fn = staticmethod(log_prob_pca_gmm)
+    _sample_fn = staticmethod(sample_pca_gmm)
+
+    def _sampler(self):
+        return _sample_with_noise if self.sample_noise else sample_pca_gmm
+
+    def _mixture(self) -> GMMParams:
+        self._check_fitted()
+        return self.params_.mixture
+
+    # -- fitted attributes ----------------------------------------------------------------------
+    @property
+    def mean_(self) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self.params_.mean, dtype=np.float64)
+
+    @property
+    def components_(self) -> np.ndarray:
+        """Principal directions as rows, ``(q, d)``, as scikit-learn's ``PCA.components_``."""
+        self._check_fitted()
+        return np.asarray(self.params_.components, dtype=np.float64).T
+
+    @property
+    def noise_variance_(self) -> float:
+        self._check_fitted()
+        return float(self.params_.noise_var)
+
+    def transform(self, data) -> np.ndarray:
+        """Rows projected on the principal directions: ``(x - mean) W``."""
+        X = self._transform_for_scoring(data)
+        return (X - self.mean_) @ self.components_.T
+
+    def _n_parameters(self) -> int:
+        d, q = self.n_features_in_, self.pca_components_
+        pca = d + d * q - q * (q + 1) // 2 + (1 if q < d else 0)
+        return super()._n_parameters() + pca
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        out = super()._extra_state()
+        out["pca_components"] = int(self.pca_components_)
+        out["explained_variance"] = [float(v) for v in self.explained_variance_]
+        out["explained_variance_ratio"] = [float(v) for v in self.explained_variance_ratio_]
+        return out
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        super()._set_extra_state(extra)
+        self.pca_components_ = int(extra["pca_components"])
+        self.explained_variance_ = np.asarray(extra["explained_variance"], dtype=np.float64)
+        self.explained_variance_ratio_ = np.asarray(extra["explained_variance_ratio"], dtype=np.float64)
