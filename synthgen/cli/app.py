@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from .._version import __version__
 from ..errors import SynthgenError
-from . import augment, datasets, fit, models, sample, score
+from . import augment, benchmark, datasets, fit, models, sample, score
 from ._common import EXIT_ERROR, one_line
 
 try:  # typer >= 0.20 vendors click
@@ -67,6 +67,7 @@ COMMANDS = {
     "models": models.models,
     "datasets": datasets.datasets,
     "augment": augment.augment,
+    "benchmark": benchmark.benchmark,
 }
 
 for _name, _fn in COMMANDS.items():
