@@ -202,15 +202,16 @@ def class_defaults(name: str, n_rows: int, n_features: int) -> dict[str, Any]:
       beyond; on the credit-card benchmark (docs/augment.md) the diagonal model trained better
       classifiers at every class size tried (10, 20 and 50 rows in 29 columns).  ``reg_covar`` keeps
       a ``covariance_type="full"`` asked for in ``generator_params`` positive definite;
-    * gmm: the same diagonal components and ``reg_covar``, as many as BIC chooses among
-      ``1 .. max(1, min(20, n_rows // 5))`` (room for 5 rows or more per component).  BIC over full
-      covariances favours near-singular fits on small classes;
+    * gmm, pca_gmm: the same diagonal components and ``reg_covar``, as many as BIC chooses among
+      ``1 .. max(1, min(20, n_rows // 5))`` (room for 5 rows or more per component); BIC over full
+      covariances favours near-singular fits on small classes.  pca_gmm also draws the noise of
+      the discarded directions (``sample_noise=True``), so new rows do not all lie in one plane;
     * every generator with a ``verbose`` setting: ``False``.
     """
-    out: dict[str, Any] = {}
-    if name in ("gaussian", "gmm"):
+    out: dict[str, Any] = {"sample_noise": True} if name == "pca_gmm" else {}
+    if name in ("gaussian", "gmm", "pca_gmm"):
         out.update(covariance_type="diag", reg_covar=1e-3)
-    if name == "gmm":
+    if name in ("gmm", "pca_gmm"):
         out.update(n_components="bic", n_components_range=(1, max(1, min(20, n_rows // 5))))
     out["verbose"] = False
     return out
@@ -313,11 +314,9 @@ def _cast(values: np.ndarray, dtype, low: float, high: float):
 
 
 def _take(data, idx: np.ndarray):
-    if isinstance(data, (pd.DataFrame, pd.Series)):
-        return data.iloc[idx]
     if isinstance(data, list):
         return [data[i] for i in idx]
-    return np.asarray(data)[idx]
+    return data.iloc[idx] if isinstance(data, (pd.DataFrame, pd.Series)) else np.asarray(data)[idx]
 
 
 def _append(data, new):

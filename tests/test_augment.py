@@ -312,6 +312,7 @@ def test_generator_params_override_the_class_defaults():
     assert class_defaults("gaussian", 10, 30)["covariance_type"] == "diag"
     assert class_defaults("gmm", 10, 30)["n_components_range"] == (1, 2)
     assert class_defaults("gmm", 1000, 3)["n_components_range"] == (1, 20)
+    assert class_defaults("pca_gmm", 50, 30)["sample_noise"] is True
 
 
 def test_avoid_keeps_new_rows_away_from_the_class_rows():
