@@ -12,6 +12,7 @@
   ``inverse_transform``).
 
 Run: python benchmarks/bench_vectorisers.py [--models gaussian gmm] [--gmm-components 10]
+     [--n 10000] [--out vectorisers]
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--gmm-components", default="10",
                         help="an int, or 'bic' for the generator's default sweep")
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--out", default="vectorisers", help="name of the result file")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     df = load_adult()
@@ -131,7 +133,7 @@ def main() -> None:
           f"(ratio {sp['fit_transform_ratio_sklearn_over_table']:.2f})")
     print(f"  inverse:       table {sp['table_inverse_s']:.3f} s, scikit-learn "
           f"{sp['sklearn_inverse_s']:.3f} s (ratio {sp['inverse_ratio_sklearn_over_table']:.2f})")
-    path = write_result("vectorisers", {"n_samples": args.n, "quality": rows, "speed": sp,
+    path = write_result(args.out, {"n_samples": args.n, "quality": rows, "speed": sp,
                                         "command": "python benchmarks/bench_vectorisers.py "
                                         + " ".join(f"--{k.replace('_', '-')} {v}" if not
                                                    isinstance(v, list) else f"--{k} {' '.join(v)}"
