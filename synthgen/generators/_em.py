@@ -29,13 +29,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.scipy.linalg import solve_triangular
 
 LOG_2PI = math.log(2.0 * math.pi)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 #: the y array of one row chunk holds at most this many floats
 _CHUNK_FLOATS = 1 << 22
-#: relative jitter tried, in order, when a whitened scatter matrix is not numerically positive definite
-_JITTERS = (0.0, 1e-5, 1e-2)
+#: relative jitter added to a whitened scatter matrix whose factorisation failed
+_JITTER = 1e-5
+#: batches of at least this many matrices are inverted by block doubling (see times_inv_t)
+_BLOCK_INVERSE_BATCH = 64
 
 
 class PoolParams(NamedTuple):
@@ -112,8 +115,11 @@ def _accumulate(stats, Xc, r, y, lse):
     return _Stats(stats.ll + lse, stats.n + r.sum(axis=0), sx, syy)
 
 
-def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, need_stats=True):
-    """Sum the sufficient statistics over row chunks ``Xs`` (B, c, d) with row weights ``ws``."""
+def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, use_given=False, need_stats=True):
+    """Sum the sufficient statistics over row chunks ``Xs`` (B, c, d) with row weights ``ws``.
+
+    The responsibilities are the E-step's, or ``resp_fn(chunk)`` where ``use_given``.
+    """
     n_cand, M, d = onehot.shape[1], params.means.shape[0], Xs.shape[2]
     full = params.prec.ndim == 3
 
@@ -123,7 +129,7 @@ def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, need_stats=True):
         lse, r = _segment_logsumexp(logp, seg, onehot)
         lse = jnp.sum(lse * wc[:, None], axis=0)
         if resp_fn is not None:
-            r = resp_fn(idx)
+            r = jnp.where(use_given, resp_fn(idx), r)
         r = r * wc[:, None]
         if not need_stats:
             return stats._replace(ll=stats.ll + lse), None
@@ -137,19 +143,36 @@ def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, need_stats=True):
 def _robust_cholesky(A):
     """Lower Cholesky factors of a batch of SPD matrices, adding jitter where one fails.
 
-    Every jitter level goes through one batched factorisation: independent LAPACK
-    calls running side by side can block each other on the CPU thread pool.
+    A failure is rare in the whitened coordinates of the M-step (mostly a first step
+    from a nearly singular k-means cluster); the jitter inflates the smallest variances
+    a little and the next step, whitened by the result, is well conditioned again.  The
+    second factorisation runs only when needed.
     """
-    b, d = A.shape[0], A.shape[-1]
-    scale = jnp.trace(A, axis1=-2, axis2=-1)[:, None, None] / d
-    eye = jnp.eye(d, dtype=A.dtype)
-    tries = jnp.concatenate([A + j * scale * eye for j in _JITTERS])
-    Ls = jnp.linalg.cholesky(tries).reshape(len(_JITTERS), b, d, d)
-    out = Ls[-1]
-    for L in Ls[-2::-1]:
-        ok = jnp.all(jnp.isfinite(L), axis=(-2, -1))[:, None, None]
-        out = jnp.where(ok, L, out)
-    return out
+    L = jnp.linalg.cholesky(A)
+    bad = ~jnp.all(jnp.isfinite(L), axis=(-2, -1))
+
+    def retry(L):
+        d = A.shape[-1]
+        scale = jnp.trace(A, axis1=-2, axis2=-1)[:, None, None] / d
+        eye = jnp.eye(d, dtype=A.dtype)
+        L2 = jnp.linalg.cholesky(A + _JITTER * scale * eye)
+        still = ~jnp.all(jnp.isfinite(L2), axis=(-2, -1))[:, None, None]
+        diag = jnp.sqrt(jnp.maximum(jnp.diagonal(A, axis1=-2, axis2=-1), jnp.finfo(A.dtype).tiny))
+        L2 = jnp.where(still, diag[..., None] * eye, L2)
+        return jnp.where(bad[:, None, None], L2, L)
+
+    return lax.cond(jnp.any(bad), retry, lambda L: L, L)
+
+
+def times_inv_t(P, L):
+    """``P @ L^-T`` for batches of lower-triangular ``L``.
+
+    XLA's batched triangular solve is slow for many matrices on CPU, and the
+    block-doubling inverse is slow to compile for small batches: each where it wins.
+    """
+    if L.shape[0] >= _BLOCK_INVERSE_BATCH:
+        return P @ jnp.swapaxes(tri_inv_lower(L), -1, -2)
+    return jnp.swapaxes(solve_triangular(L, jnp.swapaxes(P, -1, -2), lower=True), -1, -2)
 
 
 def tri_inv_lower(L):
@@ -196,7 +219,7 @@ def _m_step(stats, old, seg, onehot, kind, reg):
         G = 0.5 * (G + jnp.swapaxes(G, -1, -2))
         G = G + reg * jnp.einsum("mji,mjk->mik", P, P)
         L = _robust_cholesky(G)
-        prec = P @ jnp.swapaxes(tri_inv_lower(L), -1, -2)
+        prec = times_inv_t(P, L)
     else:
         ybar = (means - old.means) * P
         g = jnp.maximum(stats.syy / nk[:, None] - ybar * ybar, 0.0)
@@ -214,7 +237,8 @@ def _start_params(X, M, kind, reg):
     var = jnp.var(X, axis=0) + reg
     if kind in ("full", "tied"):
         C = jnp.cov(X.T, bias=True).reshape(d, d) + reg * jnp.eye(d, dtype=X.dtype)
-        P = tri_inv_lower(_robust_cholesky(C[None]))[0].T
+        eye = jnp.eye(d, dtype=X.dtype)[None]
+        P = times_inv_t(eye, _robust_cholesky(C[None]))[0]
         prec = jnp.broadcast_to(P, (M, d, d))
     elif kind == "diag":
         prec = jnp.broadcast_to(1.0 / jnp.sqrt(var), (M, d))
@@ -242,7 +266,7 @@ def pad_rows(X: np.ndarray, c: int):
     return Xp.reshape(B, c, d), w.reshape(B, c)
 
 
-@partial(jax.jit, static_argnames=("counts", "kind", "max_iter"))
+@partial(jax.jit, static_argnames=("counts", "kind"))
 def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
     """Run EM for every candidate of a pool.
 
@@ -264,26 +288,26 @@ def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
         return jnp.zeros((c, M), Xs.dtype).at[rows, lab[:, i]].set(1.0)
 
     frame = _start_params(_weighted_rows(Xs.reshape(B * c, d), ws.reshape(-1)), M, kind, reg)
-    stats = _scan_stats(Xs, ws, frame, seg, onehot, resp_fn=hard_resp)
-    params = _m_step(stats, frame, seg, onehot, kind, reg)
 
     def cond(state):
-        return (state[-1] < max_iter) & ~jnp.all(state[-2])
+        return (state[-1] <= max_iter) & ~jnp.all(state[-2])
 
     def body(state):
+        # iteration 0 is the first M-step, from the k-means labels in the whitened frame
         params, prev, lb, n_iter, done, it = state
-        stats = _scan_stats(Xs, ws, params, seg, onehot)
-        ll = stats.ll / n_rows
+        first = it == 0
+        stats = _scan_stats(Xs, ws, params, seg, onehot, resp_fn=hard_resp, use_given=first)
+        ll = jnp.where(first, -jnp.inf, stats.ll / n_rows)
         new = _m_step(stats, params, seg, onehot, kind, reg)
         keep = done[seg]
         params = jax.tree_util.tree_map(lambda a, b: _where_rows(keep, a, b), params, new)
-        lb = jnp.where(done, lb, ll)
-        n_iter = jnp.where(done, n_iter, it + 1)
+        lb = jnp.where(done | first, lb, ll)
+        n_iter = jnp.where(done | first, n_iter, it)
         done = done | (jnp.abs(ll - prev) < tol)
         return params, ll, lb, n_iter, done, it + 1
 
     neg_inf = jnp.full(n_cand, -jnp.inf, Xs.dtype)
-    init = (params, neg_inf, neg_inf, jnp.zeros(n_cand, jnp.int32), jnp.zeros(n_cand, bool), 0)
+    init = (frame, neg_inf, neg_inf, jnp.zeros(n_cand, jnp.int32), jnp.zeros(n_cand, bool), 0)
     params, _, lb, n_iter, done, _ = lax.while_loop(cond, body, init)
     final = _scan_stats(Xs, ws, params, seg, onehot, need_stats=False)
     return PoolResult(params, lb, n_iter, done, final.ll / n_rows)

@@ -28,27 +28,31 @@ def _sq_dist(X, x_sq, C):
 
 
 def _plusplus(key, X, x_sq, k, k_max: int, n_trials: int):
-    """Greedy k-means++ (as scikit-learn): ``k_max`` centres of which the first ``k`` are chosen."""
+    """Greedy k-means++ (as scikit-learn): ``k_max`` centres of which the first ``k`` are chosen.
+
+    All random numbers are drawn up front; candidates are picked by inverse CDF of the
+    squared distances to the closest centre so far.
+    """
     n = X.shape[0]
-    key, first = jax.random.split(key)
-    c0 = X[jax.random.randint(first, (), 0, n)]
+    u = jax.random.uniform(key, (k_max * n_trials + 1,), dtype=X.dtype)
+    c0 = X[jnp.minimum((u[0] * n).astype(jnp.int32), n - 1)]
+    u = u[1:].reshape(k_max, n_trials)
     centres = jnp.zeros((k_max, X.shape[1]), X.dtype).at[0].set(c0)
     closest = _sq_dist(X, x_sq, c0[None])[:, 0]
 
     def step(j, carry):
-        centres, closest, key = carry
-        key, sub = jax.random.split(key)
-        logits = jnp.log(jnp.maximum(closest, 1e-30))
-        idx = jax.random.categorical(sub, logits, shape=(n_trials,))
+        centres, closest = carry
+        cdf = jnp.cumsum(closest)
+        idx = jnp.minimum(jnp.searchsorted(cdf, u[j] * cdf[-1], side="right"), n - 1)
         d2 = _sq_dist(X, x_sq, X[idx])  # (n, trials)
         pot = jnp.sum(jnp.minimum(closest[:, None], d2), axis=0)
         best = jnp.argmin(pot)
         use = j < k
         centres = centres.at[j].set(jnp.where(use, X[idx[best]], centres[j]))
         closest = jnp.where(use, jnp.minimum(closest, d2[:, best]), closest)
-        return centres, closest, key
+        return centres, closest
 
-    centres, _, _ = lax.fori_loop(1, k_max, step, (centres, closest, key))
+    centres, _ = lax.fori_loop(1, k_max, step, (centres, closest))
     return centres
 
 

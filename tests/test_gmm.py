@@ -1,0 +1,335 @@
+"""The Gaussian mixture generator against scikit-learn's GaussianMixture and scipy."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits, load_iris
+from sklearn.mixture import GaussianMixture
+
+import synthgen
+from synthgen.errors import InvalidParameterError
+from synthgen.generators import _em
+from synthgen.generators.gmm import (
+    ConvergenceWarning,
+    fit_gmm,
+    fit_gmm_counts,
+    log_prob_gmm,
+    n_parameters,
+    pick_components,
+    sample_gmm,
+    standard_normal,
+)
+
+TYPES = ("full", "tied", "diag", "spherical")
+SEEDS = (0, 41, 99)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris().data
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Three well-separated, differently shaped clusters in 3-D (300 rows, fixed)."""
+    r = np.random.default_rng(5)
+    parts = [
+        r.normal(size=(120, 3)) @ np.array([[1.0, 0.3, 0.0], [0.0, 0.6, 0.2], [0.0, 0.0, 0.4]]),
+        r.normal(size=(100, 3)) * [0.5, 1.2, 0.7] + [10.0, 0.0, 3.0],
+        r.normal(size=(80, 3)) * 0.8 + [0.0, 12.0, -6.0],
+    ]
+    return np.concatenate(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# EM against scikit-learn from the same starting point
+# ---------------------------------------------------------------------------------------------
+
+
+def _start_from_labels(X, labels, k, kind, reg):
+    """scikit-learn's first M-step from hard labels, in its own parameter shapes."""
+    resp = np.eye(k)[labels]
+    nk = resp.sum(0) + 10 * np.finfo(np.float64).eps
+    means = resp.T @ X / nk[:, None]
+    covs = np.stack([(resp[:, j, None] * (X - means[j])).T @ (X - means[j]) / nk[j] for j in range(k)])
+    if kind == "full":
+        prec = np.linalg.inv(covs + reg * np.eye(X.shape[1]))
+    elif kind == "tied":
+        prec = np.linalg.inv((covs * nk[:, None, None]).sum(0) / nk.sum() + reg * np.eye(X.shape[1]))
+    elif kind == "diag":
+        prec = 1.0 / (np.diagonal(covs, axis1=1, axis2=2) + reg)
+    else:
+        prec = 1.0 / (np.diagonal(covs, axis1=1, axis2=2) + reg).mean(1)
+    return nk / len(X), means, prec
+
+
+def _run_pool(X, labels, counts, kind, reg=1e-6, tol=1e-3, max_iter=100):
+    Xc = (X - X.mean(0)).astype(np.float32)
+    c = _em.chunk_rows(len(Xc), sum(counts), X.shape[1])
+    Xs, ws = _em.pad_rows(Xc, c)
+    lab = np.stack([np.pad(lb, (0, Xs.shape[0] * c - len(X))) for lb in labels]).astype(np.int32)
+    return jax.device_get(_em.em_pool(Xs, ws, lab, counts=tuple(counts), kind=kind, reg=reg,
+                                      tol=tol, max_iter=max_iter))
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_em_follows_scikit_learn_from_the_same_start(iris, kind):
+    """Iris, 2..4 components: the same iterations, lower bound and final score."""
+    counts = (2, 3, 4)
+    r = np.random.default_rng(3)
+    labels = [np.arange(len(iris)) % k for k in counts]
+    for lb in labels:
+        r.shuffle(lb)
+    labels = [np.sort(lb) if k == 2 else lb for lb, k in zip(labels, counts)]
+    res = _run_pool(iris, labels, counts, kind)
+    for i, (k, lb) in enumerate(zip(counts, labels)):
+        w, m, p = _start_from_labels(iris, lb, k, kind, 1e-6)
+        ref = GaussianMixture(k, covariance_type=kind, weights_init=w, means_init=m,
+                              precisions_init=p, tol=1e-3, max_iter=100).fit(iris)
+        assert bool(res.converged[i]) == ref.converged_
+        assert abs(int(res.n_iter[i]) - ref.n_iter_) <= 1, (k, int(res.n_iter[i]), ref.n_iter_)
+        np.testing.assert_allclose(res.score[i], ref.score(iris), rtol=2e-4, atol=2e-4)
+
+
+_FITS: dict = {}
+
+
+def _fitted(blobs, kind, seed):
+    """The blobs fitted with 1..3 components by BIC (kept for the module's tests)."""
+    if (kind, seed) not in _FITS:
+        gen = synthgen.make("gmm", n_components_range=(1, 3), covariance_type=kind)
+        _FITS[kind, seed] = gen.fit(blobs, seed=seed)
+    return _FITS[kind, seed]
+
+
+def _order(means):
+    return np.argsort(means[:, 0] + means[:, 1])
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fit_matches_scikit_learn_on_separated_clusters(blobs, kind, seed):
+    """One optimum for 1 and for 3 components: the same BIC, parameters and scores."""
+    gen = _fitted(blobs, kind, seed)
+    assert gen.n_components_ == 3 and gen.covariance_type_ == kind
+    for k in (1, 3):
+        ref = GaussianMixture(k, covariance_type=kind, random_state=seed, n_init=2).fit(blobs)
+        np.testing.assert_allclose(gen.bic_curve_[k], ref.bic(blobs), rtol=1e-5)
+    o, ro = _order(gen.means_), _order(ref.means_)
+    np.testing.assert_allclose(gen.means_[o], ref.means_[ro], atol=1e-3)
+    np.testing.assert_allclose(gen.weights_[o], ref.weights_[ro], atol=1e-5)
+    cov, rcov = gen.covariances_, ref.covariances_
+    assert cov.shape == rcov.shape
+    if kind != "tied":
+        cov, rcov = cov[o], rcov[ro]
+    np.testing.assert_allclose(cov, rcov, rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(gen.score_samples(blobs), ref.score_samples(blobs), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gen.bic(blobs), ref.bic(blobs), rtol=1e-5)
+    np.testing.assert_allclose(gen.aic(blobs), ref.aic(blobs), rtol=1e-5)
+    assert gen.converged_ and gen.n_iter_ >= 1 and np.isfinite(gen.lower_bound_)
+
+
+def test_n_parameters_matches_scikit_learn():
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    for kind in TYPES:
+        for k in (1, 3):
+            ref = GaussianMixture(k, covariance_type=kind, max_iter=200).fit(X)
+            assert n_parameters(kind, k, 5) == ref._n_parameters()
+
+
+# ---------------------------------------------------------------------------------------------
+# Densities and samples
+# ---------------------------------------------------------------------------------------------
+
+
+def _mixture_logpdf(gen, X):
+    w, m, cov = gen.weights_, gen.means_, gen.covariances_
+    K, d = m.shape
+    if gen.covariance_type_ == "tied":
+        cov = np.broadcast_to(cov, (K, d, d))
+    elif gen.covariance_type_ == "diag":
+        cov = np.stack([np.diag(c) for c in cov])
+    elif gen.covariance_type_ == "spherical":
+        cov = np.stack([c * np.eye(d) for c in cov])
+    dens = sum(w[j] * stats.multivariate_normal(m[j], cov[j]).pdf(X) for j in range(K))
+    return np.log(dens)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_score_samples_is_the_mixture_density(blobs, kind):
+    gen = _fitted(blobs, kind, SEEDS[0])
+    X = np.concatenate([blobs, blobs[:50] * 1.3 + 0.5])
+    np.testing.assert_allclose(gen.score_samples(X), _mixture_logpdf(gen, X), rtol=1e-4, atol=1e-4)
+
+
+def _mixture_moments(gen):
+    w, m = gen.weights_, gen.means_
+    K, d = m.shape
+    cov = gen.covariances_
+    if gen.covariance_type_ == "tied":
+        cov = np.broadcast_to(cov, (K, d, d))
+    elif gen.covariance_type_ == "diag":
+        cov = np.stack([np.diag(c) for c in cov])
+    elif gen.covariance_type_ == "spherical":
+        cov = np.stack([c * np.eye(d) for c in cov])
+    mean = w @ m
+    second = np.einsum("k,kij->ij", w, cov + np.einsum("ki,kj->kij", m, m))
+    return mean, second - np.outer(mean, mean)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_samples_have_the_mixture_moments(blobs, kind, seed):
+    gen = _fitted(blobs, kind, seed)
+    S = gen.sample(131_072, seed=seed)
+    mean, cov = _mixture_moments(gen)
+    scale = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(S.mean(0), mean, atol=0.02 * scale.max())
+    np.testing.assert_allclose(np.cov(S.T), cov, atol=0.03 * scale.max() ** 2)
+
+
+def test_sample_gmm_large_batches_follow_each_component(blobs):
+    params = _fitted(blobs, "full", SEEDS[0]).params_
+    S = np.asarray(jax.jit(sample_gmm, static_argnums=2)(jax.random.PRNGKey(9), params, 150_000))
+    labels = np.argmax(np.stack([
+        np.asarray(log_prob_gmm(params._replace(log_weights=params.log_weights.at[j].set(1e3)), S))
+        for j in range(3)]), axis=0)
+    L = np.asarray(params.cov_chol)
+    for j in range(3):
+        part = S[labels == j]
+        np.testing.assert_allclose(part.mean(0), np.asarray(params.means)[j], atol=0.05)
+        np.testing.assert_allclose(np.cov(part.T), L[j] @ L[j].T, atol=0.06)
+
+
+def test_component_picks_follow_the_weights():
+    w = np.array([0.5, 0.0, 0.2, 0.3])
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w)
+    comp = np.asarray(pick_components(jax.random.PRNGKey(3), log_w, 100_000))
+    counts = np.bincount(comp, minlength=4)
+    assert counts[1] == 0
+    expected = w[[0, 2, 3]] * len(comp)
+    assert stats.chisquare(counts[[0, 2, 3]], expected).pvalue > 1e-4
+
+
+def test_standard_normal_draws_are_standard_normal():
+    z = np.asarray(standard_normal(jax.random.PRNGKey(0), (50_001, 3)))
+    assert z.shape == (50_001, 3) and z.dtype == np.float32
+    for j in range(3):
+        assert stats.kstest(z[:, j], "norm").pvalue > 1e-4
+    assert abs(np.corrcoef(z.T)[0, 1]) < 0.02
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing the size, warnings, files, errors
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bic_search_finds_the_three_clusters(blobs, seed):
+    gen = synthgen.make("gmm", n_components_range=(1, 6)).fit(blobs, seed=seed)
+    assert gen.n_components_ == 3
+    assert sorted(gen.bic_curve_) == [1, 2, 3, 4, 5, 6]
+    assert min(gen.bic_curve_, key=gen.bic_curve_.get) == 3
+    np.testing.assert_allclose(gen.bic(blobs), gen.bic_curve_[3], rtol=1e-6)
+    ref = GaussianMixture(3, random_state=seed).fit(blobs)
+    np.testing.assert_allclose(gen.bic_curve_[3], ref.bic(blobs), rtol=1e-5)
+
+
+def test_bic_search_over_covariance_types(blobs):
+    gen = synthgen.make("gmm", n_components_range=(1, 3), covariance_type="bic").fit(blobs)
+    assert set(gen.bic_curve_) == set(TYPES)
+    best = min((bic, kind, k) for kind, c in gen.bic_curve_.items() for k, bic in c.items())
+    assert (gen.covariance_type_, gen.n_components_) == (best[1], best[2])
+    for kind in TYPES:  # each type is fitted as it would be alone
+        np.testing.assert_allclose(gen.bic_curve_[kind][3], _fitted(blobs, kind, 0).bic_curve_[3], rtol=1e-4)
+    two = synthgen.make("gmm", n_components_range=(1, 3), covariance_type=["diag", "spherical"])
+    two.fit(blobs)
+    assert set(two.bic_curve_) == {"diag", "spherical"}
+    assert two.covariance_type_ == min(two.bic_curve_, key=lambda t: min(two.bic_curve_[t].values()))
+
+
+def test_counts_fitted_together_equal_counts_fitted_alone(blobs):
+    key = jax.random.PRNGKey(4)
+    together = fit_gmm_counts(key, blobs, counts=(1, 2, 3), covariance_type="diag")
+    alone, info = fit_gmm(key, blobs, n_components=2, covariance_type="diag")
+    np.testing.assert_allclose(together[2][1]["score"], info["score"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(together[2][0].means), np.asarray(alone.means), atol=1e-4)
+
+
+def test_more_starts_never_lower_the_best_bound(blobs):
+    key = jax.random.PRNGKey(11)
+    one = fit_gmm_counts(key, blobs, counts=(1, 2, 3), n_init=1)
+    three = fit_gmm_counts(key, blobs, counts=(1, 2, 3), n_init=3)
+    for k in (1, 2, 3):
+        assert three[k][1]["lower_bound"] >= one[k][1]["lower_bound"] - 1e-6
+
+
+def test_non_convergence_warns(blobs):
+    gen = synthgen.make("gmm", n_components_range=(1, 3), max_iter=2, tol=0.0)
+    with pytest.warns(ConvergenceWarning, match=r"did not converge within max_iter=2 for n_components=1, 2, 3 "):
+        gen.fit(blobs)
+    assert not gen.converged_ and gen.n_iter_ == 2
+
+
+def test_degenerate_components_match_scikit_learn_and_stay_finite():
+    """Digits: pixels constant within clusters give singular scatter matrices; with
+    reg_covar EM still follows scikit-learn (float64) from the same start."""
+    X = load_digits().data[:300, 16:48]
+    X = X[:, X.std(axis=0) > 0]
+    labels = [KMeans(6, n_init=1, random_state=s).fit(X).labels_ for s in (0, 1)]
+    res = _run_pool(X, labels, (6, 6), "full")
+    for i, lb in enumerate(labels):
+        w, m, p = _start_from_labels(X, lb, 6, "full", 1e-6)
+        ref = GaussianMixture(6, weights_init=w, means_init=m, precisions_init=p).fit(X)
+        np.testing.assert_allclose(res.score[i], ref.score(X), rtol=1e-4)
+    gen = synthgen.make("gmm", n_components=6).fit(X, seed=0)
+    assert np.isfinite(gen.score_samples(X)).all() and np.isfinite(gen.sample(100, seed=1)).all()
+
+
+def test_save_and_load_keep_the_search(blobs, tmp_path):
+    gen = synthgen.make("gmm", n_components_range=(1, 3), covariance_type=("full", "diag")).fit(blobs)
+    gen.save(tmp_path / "m.sgm")
+    back = synthgen.load(tmp_path / "m.sgm")
+    assert back.bic_curve_ == gen.bic_curve_
+    for attr in ("n_components_", "covariance_type_", "converged_", "n_iter_", "lower_bound_"):
+        assert getattr(back, attr) == getattr(gen, attr), attr
+    np.testing.assert_allclose(back.covariances_, gen.covariances_)
+    assert back.training_summary()["bic_curve"]["full"]["3"] == pytest.approx(gen.bic_curve_["full"][3])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_components": 0}, "n_components must be a positive int or 'bic'; got 0"),
+        ({"n_components": "many"}, "n_components must be a positive int or 'bic'; got 'many'"),
+        ({"n_components": 2.0}, "n_components must be a positive int or 'bic'; got 2.0"),
+        ({"n_components_range": (5, 2)}, "n_components_range must be a pair (low, high) of positive ints"),
+        ({"n_components_range": (0, 3)}, "n_components_range must be a pair (low, high) of positive ints"),
+        ({"n_components_range": 4}, "n_components_range must be a pair (low, high) of positive ints"),
+        ({"covariance_type": "round"}, "covariance_type must be one of 'full', 'tied', 'diag', 'spherical', 'bic'"),
+        ({"covariance_type": ["full", "x"]}, "covariance_type must be one of"),
+        ({"covariance_type": []}, "covariance_type must be one of"),
+        ({"reg_covar": -1e-3}, "reg_covar must be a non-negative number; got -0.001"),
+        ({"tol": "small"}, "tol must be a non-negative number; got 'small'"),
+        ({"max_iter": 0}, "max_iter must be a positive int; got 0"),
+        ({"n_init": 0}, "n_init must be a positive int; got 0"),
+        ({"n_components": 500}, "n_components must be at most the number of training rows (150); got 500"),
+        ({"n_components_range": (200, 300)}, "n_components_range must start at most at the number of training rows"),
+    ],
+)
+def test_bad_hyperparameters_name_themselves(iris, params, message):
+    gen = synthgen.make("gmm", **params)
+    with pytest.raises(InvalidParameterError) as err:
+        gen.fit(iris)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_bic_range_is_clipped_to_the_rows():
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    gen = synthgen.make("gmm", n_components_range=(1, 20), covariance_type="spherical").fit(X)
+    assert sorted(gen.bic_curve_) == [1, 2, 3, 4]
