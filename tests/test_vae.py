@@ -217,7 +217,9 @@ def test_mode_sampling_takes_each_blocks_most_likely_value(fitted_mixed):
         S = gen.sample(500, seed=4)
     finally:
         gen.set_params(sample_mode="sample")
-    z = np.asarray(jax.random.normal(jax.random.split(jax.random.fold_in(jax.random.PRNGKey(4), 0))[0],
+    from synthgen.random import sample_key
+
+    z = np.asarray(jax.random.normal(jax.random.split(jax.random.fold_in(sample_key(4), 0))[0],
                                      (8192, 4)))[:500]
     probs = gen.decode_matrix(z, mode="probs")
     np.testing.assert_array_equal(S[:, 2:5].argmax(1), probs[:, 2:5].argmax(1))
