@@ -44,7 +44,7 @@ from ._bench.worker import empty_row, json_safe
 from .errors import InvalidParameterError
 
 __all__ = ["run_benchmark", "plan", "run_cases", "run_case", "BenchmarkResult", "Case", "DatasetSpec",
-           "DEFAULT_OUTPUT", "DEFAULT_TIMEOUT"]
+           "resolve_datasets", "DEFAULT_OUTPUT", "DEFAULT_TIMEOUT"]
 
 #: Where the command writes when ``-o`` is not given.
 DEFAULT_OUTPUT = Path("synthgen-benchmark")
@@ -82,10 +82,14 @@ class BenchmarkResult:
         return output.rich_table(self)
 
     def show(self, console=None) -> None:
-        """Print the table (on ``console``, else stdout)."""
+        """Print the table (on ``console``, else stdout: 200 columns wide when not a terminal)."""
         from rich.console import Console
 
-        (console or Console()).print(self.table())
+        if console is None:
+            console = Console()
+            if not console.is_terminal:
+                console = Console(width=200)
+        console.print(self.table())
 
     def write(self, folder=DEFAULT_OUTPUT, *, stem: str = "benchmark", plot: bool = False) -> dict[str, Path]:
         """Write ``STEM.json``, ``STEM.md`` (and ``STEM.png`` with ``plot``) into ``folder``.

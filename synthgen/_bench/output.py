@@ -126,7 +126,7 @@ def title(result) -> str:
     if s["quick"]:
         mode = "quick mode (--quick: rows subsampled, fewer epochs and a smaller search; see settings)"
     else:
-        mode = "full mode (every row, default hyperparameters)"
+        mode = "full mode (default hyperparameters)"
     if s.get("max_rows"):
         mode += f", at most {s['max_rows']:,} rows per data set"
     return f"synthgen benchmark, {mode}, seed {s['seed']}"
@@ -186,7 +186,11 @@ def markdown(result) -> str:
 def _dataset_cells(d: dict, rows: list[dict]) -> list[str]:
     done = [r for r in rows if r["dataset"] == d["name"] and r.get("n_train") is not None]
     split = _rows(done[0]) if done else "-"
-    used = f"{done[0]['n_train'] + done[0]['n_holdout']:,}" if done else "-"
+    used = "-"
+    if done:
+        used = f"{done[0]['n_train'] + done[0]['n_holdout']:,}"
+        if done[0].get("n_available") is not None:
+            used += f" of {done[0]['n_available']:,}"
     return [d["name"], d["source"], used, split, d.get("target") or "none", d.get("note") or ""]
 
 
@@ -217,11 +221,14 @@ def plot(result, path) -> Path:
                 trtr = [r.get("utility_trtr") for r in result.rows if r["dataset"] == d and r.get("utility_trtr")]
                 if trtr:
                     ax.hlines(trtr[0], i - 0.45, i + 0.45, colors="black", linestyles="dashed")
+        if key == "detection_auc":
+            ax.axhline(0.5, color="black", linewidth=0.8, linestyle="dotted")
         ax.set_xticks(x, datasets)
         ax.set_title(label)
         if log:
             ax.set_yscale("log")
-    axes[0, 0].legend(fontsize="small")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(models), 6), fontsize="small")
     fig.suptitle(title(result), fontsize="medium")
     return _save(fig, path)
 

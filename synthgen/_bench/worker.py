@@ -35,7 +35,7 @@ from typing import Any
 UTILITY_METRICS = ("roc_auc", "r2", "accuracy")
 
 ROW_KEYS = (
-    "model", "dataset", "status", "error", "stage", "n_train", "n_holdout", "n_synthetic",
+    "model", "dataset", "status", "error", "stage", "n_available", "n_train", "n_holdout", "n_synthetic",
     "params", "fit_s", "sample_s", "rows_per_s", "peak_rss_mib", "added_rss_mib",
     "baseline_rss_mib", "fidelity", "column_shapes", "column_pair_trends", "detection_auc",
     "utility_target", "utility_metric", "utility_tstr", "utility_trtr", "dcr_median",
@@ -119,7 +119,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         dataset = DatasetSpec.from_dict(spec["dataset"])
         seed = int(spec["seed"])
         train, holdout, info = load_split(dataset, quick=spec["quick"], max_rows=spec["max_rows"], seed=seed)
-        row.update(n_train=info["n_train"], n_holdout=info["n_holdout"], n_synthetic=info["n_train"])
+        row.update(n_available=info["rows_available"], n_train=info["n_train"], n_holdout=info["n_holdout"],
+                   n_synthetic=info["n_train"])
         stage = "build"
         model = build_model(spec)
         if hasattr(model, "prepare"):

@@ -106,21 +106,12 @@ def benchmark(
                                     max_rows=max_rows, timeout=timeout,
                                     progress=None if quiet else _Progress(console), command=command)
     paths = result.write(folder, plot=plot)
-    _print_table(result)
+    result.show()
     if console is not None:
         written = ", ".join(str(p) for p in paths.values())
         console.print(f"wrote {written}", highlight=False)
     if result.failed:
         raise typer.Exit(1)
-
-
-def _print_table(result) -> None:
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    console.print(result.table())
 
 
 class _Progress:
