@@ -87,7 +87,7 @@ class VAEGenerator(Generator):
         "batch_size": Param("auto", AnyOf(Choice("auto"), Int(1), desc="'auto' or a positive int"),
                             "rows per gradient step; 'auto': n_train / 16 within [16, 256]"),
         "learning_rate": Param(2e-3, Float(0, low_open=True), "Adam's initial step size (cosine decay)"),
-        "beta": Param(1.0, Float(0, low_open=True), "weight of the KL term"),
+        "beta": Param(1.5, Float(0, low_open=True), "weight of the KL term (1: the plain ELBO)"),
         "kl_warmup": Param(10, Int(0), "epochs over which the KL weight rises from 0 to beta"),
         "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
                                      "share of rows held out for early stopping (0: none)"),
