@@ -138,3 +138,29 @@ def test_a_prefitted_generator_is_kept(data):
     mean = gen.mean_.copy()
     RejectionSampler(gen).fit(data)
     np.testing.assert_array_equal(gen.mean_, mean)
+
+
+def test_repr_names_the_wrapped_generator_and_the_changed_settings():
+    rs = RejectionSampler(synthgen.make("gaussian", covariance_type="diag"), alpha=0.1)
+    assert repr(rs) == "RejectionSampler(GaussianGenerator(covariance_type='diag'), alpha=0.1)"
+
+
+def test_few_rows_per_column_still_reject_near_copies():
+    """A class with about as many rows as columns: the covariance is shrunk, not singular."""
+    r = np.random.default_rng(5)
+    X = r.normal(size=(12, 10))
+    # KDE draws are training rows plus small noise: every one must be rejected
+    rs = RejectionSampler(synthgen.make("kde", bandwidth=0.05), max_tries=3).fit(X)
+    with pytest.raises(SamplingError, match="found 0 of 50 rows"):
+        rs.sample(50, seed=1)
+    assert rs.acceptance_rate_ == 0.0
+    # while draws from a broad Gaussian mostly pass
+    wide = RejectionSampler(synthgen.make("gaussian", covariance_type="diag")).fit(X)
+    wide.sample(200, seed=1)
+    assert 0.3 < wide.acceptance_rate_ < 1.0
+    from synthgen.sampling.spaces import shrunk_covariance
+
+    S = shrunk_covariance(X)
+    assert np.linalg.eigvalsh(S).min() > 0.05 * np.trace(S) / 10
+    big = r.normal(size=(20000, 3))
+    np.testing.assert_allclose(shrunk_covariance(big), np.cov(big.T, bias=True), atol=2e-3)

@@ -80,13 +80,18 @@ class RejectionSampler(Generator):
                             "size of a record's neighbourhood in data space"),
         "decode": Param("auto", Choice("auto", "sample", "mode"),
                         "latent space: how accepted points are decoded"),
-        "max_tries": Param(100, Int(1), "batches to draw before giving up"),
-        "max_batch": Param(1 << 20, Int(BLOCK_ROWS), "largest batch of candidates"),
+        "max_tries": Param(20, Int(1), "batches to draw before giving up"),
+        "max_batch": Param(1 << 18, Int(BLOCK_ROWS), "largest batch of candidates"),
     }
 
     def __init__(self, generator=None, **hyperparameters: Any):
         super().__init__(**hyperparameters)
         self.generator = generator
+
+    def __repr__(self) -> str:
+        table = self.param_table()
+        changed = [f"{k}={getattr(self, k)!r}" for k in table if getattr(self, k) != table[k].default]
+        return f"RejectionSampler({', '.join([repr(self.generator), *changed])})"
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         return {"generator": self.generator, **super().get_params()}

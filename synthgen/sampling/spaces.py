@@ -32,8 +32,25 @@ def select_records(data, mask: np.ndarray):
     return np.asarray(data)[mask]
 
 
+def shrunk_covariance(X: np.ndarray) -> np.ndarray:
+    """The covariance of ``X`` pulled towards ``(trace / d) I`` by ``d / (n + d)``.
+
+    With many rows per column this is the sample covariance; with few (a rare class, say), the
+    sample covariance is singular and its near-null directions would make every point look far
+    away, so it is shrunk towards a sphere of the same total variance.
+    """
+    n, d = X.shape
+    S = np.cov(X.T, bias=True).reshape(d, d) if n > 1 else np.zeros((d, d))
+    scale = float(np.trace(S)) / d
+    if scale <= 0:
+        scale = 1.0
+    shrink = d / (n + d)
+    return (1.0 - shrink) * S + shrink * scale * np.eye(d) + 1e-9 * scale * np.eye(d)
+
+
 class DataSpace:
-    """Distances between vectorised rows, whitened by the training covariance ``S``.
+    """Distances between vectorised rows, whitened by the training covariance ``S``
+    (shrunk towards a sphere when there are few rows per column; see :func:`shrunk_covariance`).
 
     Each record ``r`` gets a neighbourhood ``N(x_r, s_r^2 S)``:
 
@@ -79,9 +96,7 @@ class DataSpace:
         bandwidth = getattr(self.generator, "bandwidth_", None)
         if self.scale == "kernel" and bandwidth is not None:
             return np.eye(d) / float(bandwidth)
-        S = np.cov(X.T, bias=True).reshape(d, d) if len(X) > 1 else np.eye(d)
-        S = S + 1e-6 * max(1.0, float(np.trace(S)) / d) * np.eye(d)
-        W = np.linalg.inv(np.linalg.cholesky(S)).T
+        W = np.linalg.inv(np.linalg.cholesky(shrunk_covariance(X))).T
         if self.scale == "kernel":
             W = W / max(len(X), 2) ** (-1.0 / (d + 4))
         return W
