@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.linalg import solve_triangular
 
 LOG_2PI = math.log(2.0 * math.pi)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -37,8 +36,6 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _CHUNK_FLOATS = 1 << 22
 #: relative jitter added to a whitened scatter matrix whose factorisation failed
 _JITTER = 1e-5
-#: batches of at least this many matrices are inverted by block doubling (see times_inv_t)
-_BLOCK_INVERSE_BATCH = 64
 
 
 class PoolParams(NamedTuple):
@@ -167,12 +164,10 @@ def _robust_cholesky(A):
 def times_inv_t(P, L):
     """``P @ L^-T`` for batches of lower-triangular ``L``.
 
-    XLA's batched triangular solve is slow for many matrices on CPU, and the
-    block-doubling inverse is slow to compile for small batches: each where it wins.
+    By the block-doubling inverse: XLA's batched triangular solve on CPU is slow, and
+    erratic when the machine is busy.
     """
-    if L.shape[0] >= _BLOCK_INVERSE_BATCH:
-        return P @ jnp.swapaxes(tri_inv_lower(L), -1, -2)
-    return jnp.swapaxes(solve_triangular(L, jnp.swapaxes(P, -1, -2), lower=True), -1, -2)
+    return P @ jnp.swapaxes(tri_inv_lower(L), -1, -2)
 
 
 def tri_inv_lower(L):
@@ -232,18 +227,15 @@ def _m_step(stats, old, seg, onehot, kind, reg):
 
 
 def _start_params(X, M, kind, reg):
-    """Whitening by the whole data's covariance: the frame for the first M-step."""
+    """Scaling by the whole data's standard deviations: the frame for the first M-step."""
     d = X.shape[1]
-    var = jnp.var(X, axis=0) + reg
+    inv_sd = 1.0 / jnp.sqrt(jnp.var(X, axis=0) + reg)
     if kind in ("full", "tied"):
-        C = jnp.cov(X.T, bias=True).reshape(d, d) + reg * jnp.eye(d, dtype=X.dtype)
-        eye = jnp.eye(d, dtype=X.dtype)[None]
-        P = times_inv_t(eye, _robust_cholesky(C[None]))[0]
-        prec = jnp.broadcast_to(P, (M, d, d))
+        prec = jnp.broadcast_to(jnp.diag(inv_sd), (M, d, d))
     elif kind == "diag":
-        prec = jnp.broadcast_to(1.0 / jnp.sqrt(var), (M, d))
+        prec = jnp.broadcast_to(inv_sd, (M, d))
     else:
-        prec = jnp.broadcast_to(1.0 / jnp.sqrt(jnp.mean(var)), (M, 1))
+        prec = jnp.broadcast_to(jnp.sqrt(1.0 / jnp.mean(1.0 / inv_sd**2)), (M, 1))
     means = jnp.broadcast_to(jnp.mean(X, axis=0), (M, d))
     zeros = jnp.zeros(M, X.dtype)
     return PoolParams(means, prec, log_det_prec(prec, d), zeros)

@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
 from .._params import AnyOf, Check, Choice, Float, Int, Param
@@ -225,15 +224,12 @@ def _public_params(pool, start, k, kind, shift) -> GMMParams:
     prec = pool.prec[sl]
     if kind == "tied":
         prec = prec[:1]
-    prec = jnp.asarray(prec)
     if prec.ndim == 3:
-        d = prec.shape[-1]
-        inv = solve_triangular(prec, jnp.broadcast_to(jnp.eye(d, dtype=prec.dtype), prec.shape),
-                               lower=False)
-        cov_chol = jnp.swapaxes(inv, -1, -2)
+        cov_chol = np.swapaxes(np.linalg.inv(prec.astype(np.float64)), -1, -2)
     else:
-        cov_chol = 1.0 / prec
-    return GMMParams(jnp.asarray(pool.log_weights[sl]), means, prec, cov_chol)
+        cov_chol = 1.0 / prec.astype(np.float64)
+    return GMMParams(jnp.asarray(pool.log_weights[sl]), means, jnp.asarray(prec),
+                     jnp.asarray(cov_chol, jnp.float32))
 
 
 def _info(res, i, kind, k, shape) -> dict:

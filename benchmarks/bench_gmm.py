@@ -1,0 +1,155 @@
+"""Gaussian mixtures: synthgen against scikit-learn's GaussianMixture, in the same run.
+
+1. BIC sweep on digits (1797 x 64), full covariance, 2..19 components, n_init=1,
+   tol=1e-3, max_iter=100, reg_covar=1e-6 on both sides: wall time, and BIC per count.
+   synthgen is timed cold (first call: includes XLA compilation) and warm (same shapes,
+   another key).
+2. 200,000 x 10 Gaussian blobs, 10 components: fit; then sampling 1,000,000 rows.
+3. PCA+GMM on digits: fit + 10,000 samples, against sklearn PCA + GaussianMixture.
+
+Run: python benchmarks/bench_gmm.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from _machine import write_result
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def digits_sweep(counts, seed=0):
+    import jax
+    from sklearn.datasets import load_digits
+    from sklearn.mixture import GaussianMixture
+
+    from synthgen.generators.gmm import fit_gmm_counts
+
+    X = load_digits().data
+    settings = dict(covariance_type="full", tol=1e-3, max_iter=100, reg_covar=1e-6, n_init=1)
+    load = os.getloadavg()[0]
+
+    def ours(key):
+        return fit_gmm_counts(jax.random.PRNGKey(key), X, counts=counts, **settings)
+
+    cold, fits = timed(lambda: ours(seed))
+    warm, fits_warm = timed(lambda: ours(seed + 1))
+
+    def theirs():
+        out = {}
+        for k in counts:
+            gm = GaussianMixture(k, random_state=seed, **settings).fit(X)
+            out[k] = (gm.bic(X), gm.n_iter_, gm.converged_)
+        return out
+
+    sk_time, sk = timed(theirs)
+    rows = []
+    for k in counts:
+        ours_bic = fits[k][1]["bic"]
+        rows.append({"n_components": k, "synthgen_bic": ours_bic, "synthgen_bic_second_key": fits_warm[k][1]["bic"],
+                     "sklearn_bic": sk[k][0], "relative": ours_bic / sk[k][0] - 1.0,
+                     "synthgen_n_iter": fits[k][1]["n_iter"], "sklearn_n_iter": sk[k][1]})
+    return {"load_before": load, "sklearn_s": sk_time, "synthgen_cold_s": cold, "synthgen_warm_s": warm,
+            "speedup_cold": sk_time / cold, "speedup_warm": sk_time / warm, "per_count": rows}
+
+
+def blobs_fit_and_sample(n_rows, n_sample, seed=0):
+    from sklearn.datasets import make_blobs
+    from sklearn.mixture import GaussianMixture
+
+    import synthgen
+
+    X, _ = make_blobs(n_rows, 10, centers=10, cluster_std=1.5, random_state=seed)
+    load = os.getloadavg()[0]
+    gen = synthgen.make("gmm", n_components=10)
+    cold_fit, _ = timed(lambda: gen.fit(X, seed=seed))
+    warm_fit, _ = timed(lambda: gen.fit(X, seed=seed + 1))
+    cold_sample, _ = timed(lambda: gen.sample(n_sample, seed=1))
+    warm_sample, S = timed(lambda: gen.sample(n_sample, seed=2))
+    sk = GaussianMixture(10, random_state=seed)
+    sk_fit, _ = timed(lambda: sk.fit(X))
+    sk_sample, _ = timed(lambda: sk.sample(n_sample))
+    return {"load_before": load, "n_rows": n_rows, "n_sample": n_sample,
+            "fit": {"sklearn_s": sk_fit, "synthgen_cold_s": cold_fit, "synthgen_warm_s": warm_fit,
+                    "speedup_cold": sk_fit / cold_fit, "speedup_warm": sk_fit / warm_fit,
+                    "synthgen_score": gen.score(X), "sklearn_score": sk.score(X)},
+            "sample": {"sklearn_s": sk_sample, "synthgen_cold_s": cold_sample, "synthgen_warm_s": warm_sample,
+                       "speedup_cold": sk_sample / cold_sample, "speedup_warm": sk_sample / warm_sample,
+                       "synthgen_sample_score": gen.score(S[:20000])}}
+
+
+def pca_gmm_digits(n_components=10, n_sample=10_000, seed=0):
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
+    import synthgen
+
+    X = load_digits().data
+    X = X[:, np.ptp(X, axis=0) > 0]  # three pixels are constant over the whole set
+    load = os.getloadavg()[0]
+
+    def ours(s):
+        gen = synthgen.make("pca_gmm", pca_components=0.9, n_components=n_components).fit(X, seed=s)
+        return gen, gen.sample(n_sample, seed=s)
+
+    def theirs():
+        pca = PCA(0.9, svd_solver="full").fit(X)
+        gm = GaussianMixture(n_components, random_state=seed).fit(pca.transform(X))
+        return pca, gm, pca.inverse_transform(gm.sample(n_sample)[0])
+
+    cold, (gen, _) = timed(lambda: ours(seed))
+    warm, _ = timed(lambda: ours(seed + 1))
+    sk_time, (pca, gm, _) = timed(theirs)
+    return {"load_before": load, "pca_components": gen.pca_components_, "sklearn_pca_components": pca.n_components_,
+            "sklearn_s": sk_time, "synthgen_cold_s": cold, "synthgen_warm_s": warm,
+            "speedup_cold": sk_time / cold, "speedup_warm": sk_time / warm,
+            "synthgen_bic_reduced": gen.bic_curve_[n_components],
+            "sklearn_bic_reduced": gm.bic(pca.transform(X))}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    args = parser.parse_args()
+    counts = tuple(range(2, 8)) if args.quick else tuple(range(2, 20))
+    n_rows, n_sample = (20_000, 100_000) if args.quick else (200_000, 1_000_000)
+
+    sweep = digits_sweep(counts)
+    print(f"digits BIC sweep, full, {counts[0]}..{counts[-1]} components (load {sweep['load_before']:.1f})")
+    print(f"  scikit-learn {sweep['sklearn_s']:7.2f} s | synthgen cold {sweep['synthgen_cold_s']:6.2f} s "
+          f"({sweep['speedup_cold']:.1f}x) | warm {sweep['synthgen_warm_s']:6.2f} s ({sweep['speedup_warm']:.1f}x)")
+    print("   k   synthgen BIC  2nd key BIC   sklearn BIC   rel.   iters (ours/sk)")
+    for r in sweep["per_count"]:
+        print(f"  {r['n_components']:2d} {r['synthgen_bic']:13.0f} {r['synthgen_bic_second_key']:12.0f} "
+              f"{r['sklearn_bic']:13.0f} {100 * r['relative']:+6.1f}%   {r['synthgen_n_iter']}/{r['sklearn_n_iter']}")
+
+    blobs = blobs_fit_and_sample(n_rows, n_sample)
+    for part in ("fit", "sample"):
+        b = blobs[part]
+        print(f"blobs {n_rows} x 10, 10 components, {part}: scikit-learn {b['sklearn_s']:.2f} s | synthgen cold "
+              f"{b['synthgen_cold_s']:.2f} s ({b['speedup_cold']:.1f}x) | warm {b['synthgen_warm_s']:.2f} s "
+              f"({b['speedup_warm']:.1f}x)")
+
+    pg = pca_gmm_digits()
+    print(f"PCA+GMM digits fit + 10k samples (q={pg['pca_components']}): scikit-learn {pg['sklearn_s']:.2f} s | "
+          f"synthgen cold {pg['synthgen_cold_s']:.2f} s ({pg['speedup_cold']:.1f}x) | warm "
+          f"{pg['synthgen_warm_s']:.2f} s ({pg['speedup_warm']:.1f}x)")
+
+    name = "gmm_quick" if args.quick else "gmm"
+    path = write_result(name, {"digits_bic_sweep": sweep, "blobs": blobs, "pca_gmm_digits": pg,
+                               "command": "python benchmarks/bench_gmm.py" + (" --quick" if args.quick else "")})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
