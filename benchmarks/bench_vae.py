@@ -5,9 +5,10 @@ and the next 1,000 held out.  For each latent size the table gives the held-out
 reconstruction accuracy (per character and per whole mark), the share of 10,000 prior
 samples that are valid marks (``ukreg_rules.valid_mask``) as sampled and after strict
 decoding, and the share not in the training set.  The registration recipe is
-``beta=0.1``: the characters are independent and uniform, so with the plain ELBO a code
-that rebuilds them costs exactly as much KL as it saves in reconstruction, and the
-optimum is free to ignore the latent space; a smaller KL weight makes the code pay.
+``beta=0.1, hidden=[512], epochs=40``: the characters are independent and uniform, so with
+the plain ELBO a code that rebuilds them costs exactly as much KL as it saves in
+reconstruction, and the optimum is free to ignore the latent space; a smaller KL weight
+makes the code pay.  One wide hidden layer generalises to unseen marks sooner than two.
 
 Card data: the default VAE fitted on the embedded credit card table (1,722 x 30 after its
 vectoriser) and 10,000 rows sampled, as ``synthgen sample --model vae --n 10000`` does,
@@ -28,7 +29,7 @@ import numpy as np
 
 from _machine import write_result
 
-REG_PARAMS = {"beta": 0.1, "epochs": 80}
+REG_PARAMS = {"beta": 0.1, "epochs": 40, "hidden": [512]}
 
 
 def registrations(latent_dim: int, seed: int) -> dict:

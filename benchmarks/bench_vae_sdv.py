@@ -10,7 +10,7 @@ Needs sdv and sdmetrics (and a CPU build of torch), kept out of synthgen's own e
     python3 -m venv /work/venv-bench
     /work/venv-bench/bin/pip install torch==2.13.0
     /work/venv-bench/bin/pip install -e . sdv sdmetrics
-    /work/venv-bench/bin/python benchmarks/bench_vae_sdv.py [--adult-rows 5000] [--epochs 300]
+    /work/venv-bench/bin/python benchmarks/bench_vae_sdv.py [--adult-rows 5000] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -92,45 +92,64 @@ def run_vae(df: pd.DataFrame, params: dict, seed: int) -> dict:
             "synth": synth}
 
 
-def vae_vectoriser(name: str, scaling: str):
+def vae_vectoriser(name: str, args):
+    """Adult: the TableVectoriser; card data: the CreditCardVectoriser, keeping Time."""
     from synthgen.vectorisers import make_vectoriser
 
     if name == "adult":
-        return make_vectoriser("table", continuous=scaling)
-    if scaling.endswith("+log"):
-        return make_vectoriser("creditcard", scaling=scaling[:-4], time="keep", log_amount=True)
-    return make_vectoriser("creditcard", scaling=scaling, time="keep")
+        return make_vectoriser("table", continuous=args.adult_scaling)
+    return make_vectoriser("creditcard", scaling=args.card_scaling, time="keep")
 
 
-def bench_dataset(name: str, df: pd.DataFrame, args) -> list[dict]:
-    metadata = sdv_metadata(df)
+def runs_for(name: str, df: pd.DataFrame, metadata, args, seed: int):
     base = json.loads(args.vae_params)
+    vae = {**base, "epochs": args.epochs}
+    out = []
+    if not args.skip_tvae:
+        out.append(("TVAE (SDV, defaults)", lambda: run_tvae(df, metadata, args.epochs, seed)))
+    out.append(("synthgen vae, same epochs", lambda: run_vae(
+        df, {**vae, "patience": None, "vectoriser": vae_vectoriser(name, args)}, seed)))
+    out.append(("synthgen vae, early stopping", lambda: run_vae(
+        df, {**vae, "vectoriser": vae_vectoriser(name, args)}, seed)))
+    return out
+
+
+def bench_dataset(name: str, df: pd.DataFrame, args) -> tuple[list[dict], list[dict]]:
+    metadata = sdv_metadata(df)
     rows = []
-    runs = [
-        ("TVAE (SDV, defaults)", lambda: run_tvae(df, metadata, args.epochs, args.seed)),
-        ("synthgen vae, same epochs",
-         lambda: run_vae(df, {**base, "epochs": args.epochs, "patience": None,
-                              "vectoriser": vae_vectoriser(name, args.scaling)}, args.seed)),
-        ("synthgen vae, early stopping",
-         lambda: run_vae(df, {**base, "epochs": args.epochs,
-                              "vectoriser": vae_vectoriser(name, args.scaling)}, args.seed)),
-    ]
-    for label, run in runs:
-        if args.skip_tvae and label.startswith("TVAE"):
-            continue
-        out = run()
-        synth = out.pop("synth")
-        out.update(quality(df, synth, metadata), dataset=name, model=label, rows=len(df))
-        rows.append(out)
-        print(f"  {label:30s} fit {out['fit_s']:7.1f}s  epochs {out['epochs']:4d}  "
-              f"quality {out['overall']:.3f} (shapes {out['column_shapes']:.3f}, "
-              f"pairs {out['column_pair_trends']:.3f})", flush=True)
-    tvae = next((r for r in rows if r["model"].startswith("TVAE")), None)
-    same = next(r for r in rows if r["model"] == "synthgen vae, same epochs")
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        for label, run in runs_for(name, df, metadata, args, seed):
+            out = run()
+            synth = out.pop("synth")
+            out.update(quality(df, synth, metadata), dataset=name, model=label, rows=len(df), seed=seed)
+            rows.append(out)
+            print(f"  seed {seed} {label:30s} fit {out['fit_s']:7.1f}s  epochs {out['epochs']:4d}  "
+                  f"quality {out['overall']:.3f} (shapes {out['column_shapes']:.3f}, "
+                  f"pairs {out['column_pair_trends']:.3f})", flush=True)
+    return rows, summarise(name, rows, args.epochs)
+
+
+def summarise(name: str, rows: list[dict], epochs: int) -> list[dict]:
+    table = []
+    for label in dict.fromkeys(r["model"] for r in rows):
+        sel = [r for r in rows if r["model"] == label]
+        entry = {"dataset": name, "model": label, "runs": len(sel)}
+        for key in ("overall", "column_shapes", "column_pair_trends", "fit_s", "epochs"):
+            vals = np.array([r[key] for r in sel], dtype=float)
+            entry[key] = float(vals.mean())
+            entry[key + "_std"] = float(vals.std())
+        table.append(entry)
+    tvae = next((t for t in table if t["model"].startswith("TVAE")), None)
+    same = next(t for t in table if t["model"] == "synthgen vae, same epochs")
+    print(f"  {name} means over {same['runs']} seed(s):")
+    for t in table:
+        print(f"    {t['model']:30s} quality {t['overall']:.3f} +- {t['overall_std']:.3f}  "
+              f"shapes {t['column_shapes']:.3f}  pairs {t['column_pair_trends']:.3f}  "
+              f"fit {t['fit_s']:6.1f}s  epochs {t['epochs']:.0f}")
     if tvae is not None:
-        same["speedup_vs_tvae"] = tvae["fit_s"] / same["fit_s"]
-        print(f"  fit speed-up at {args.epochs} epochs: {same['speedup_vs_tvae']:.1f}x faster than TVAE")
-    return rows
+        same["fit_speedup_vs_tvae"] = tvae["fit_s"] / same["fit_s"]
+        print(f"    fit at {epochs} epochs: synthgen vae {same['fit_speedup_vs_tvae']:.1f}x faster than TVAE")
+    return table
 
 
 def main() -> None:
@@ -138,24 +157,31 @@ def main() -> None:
     ap.add_argument("--datasets", default="adult,creditcard")
     ap.add_argument("--adult-rows", type=int, default=5000, help="subsample of Adult (0: all 32,561)")
     ap.add_argument("--epochs", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--scaling", default="quantile", help="the VAE's scaling of numeric columns")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--adult-scaling", default="quantile", help="TableVectoriser numeric scaling")
+    ap.add_argument("--card-scaling", default="minmax", help="CreditCardVectoriser scaling")
     ap.add_argument("--vae-params", default="{}", help="extra VAE hyperparameters as JSON")
     ap.add_argument("--skip-tvae", action="store_true", help="only the VAE (for tuning)")
     ap.add_argument("--out", default="vae_sdv")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    rows = []
+    rows, summary = [], []
     for name in args.datasets.split(","):
-        df = load_adult(args.adult_rows, args.seed) if name == "adult" else load_creditcard()
+        df = load_adult(args.adult_rows, 0) if name == "adult" else load_creditcard()
         print(f"{name}: {df.shape[0]} rows x {df.shape[1]} columns", flush=True)
-        rows += bench_dataset(name, df, args)
+        r, t = bench_dataset(name, df, args)
+        rows += r
+        summary += t
     path = write_result(args.out, {
         "benchmark": "VAE vs SDV TVAESynthesizer: SDMetrics QualityReport and fit time",
         "command": "python benchmarks/bench_vae_sdv.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("out", "skip_tvae")),
-        "notes": f"Adult subsampled to {args.adult_rows} rows" if args.adult_rows else "full Adult",
-        "results": rows,
+            f"--{k.replace('_', '-')} '{v}'" for k, v in vars(args).items()
+            if k not in ("out", "skip_tvae")),
+        "notes": (f"Adult: a random {args.adult_rows} of the 32,561 rows (fixed, seed 0)"
+                  if args.adult_rows else "Adult: all rows") + "; quality is measured against the "
+                 "training rows, with as many synthetic rows as real ones",
+        "summary": summary,
+        "runs": rows,
     })
     print(f"wrote {path}")
 

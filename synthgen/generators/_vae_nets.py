@@ -19,6 +19,7 @@ from typing import NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 LOG_2PI = math.log(2.0 * math.pi)
 #: Floor of a continuous feature's decoder log-variance (in standardised units).
@@ -259,25 +260,19 @@ def neg_elbo_terms(net, arch: Arch, xs, eps):
 def row_keys(key, X):
     """One key per row, a hash of the row's bits: a row's draws never depend on its neighbours."""
     bits = jax.lax.bitcast_convert_type(X.astype(jnp.float32), jnp.uint32)
-    weights = jnp.asarray(_HASH_WEIGHTS[: X.shape[-1]] if X.shape[-1] <= len(_HASH_WEIGHTS)
-                          else _hash_weights(X.shape[-1]))
-    h = jnp.sum(bits * weights, axis=-1, dtype=jnp.uint32)
+    h = jnp.sum(bits * _hash_weights(X.shape[-1]), axis=-1, dtype=jnp.uint32)
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(h)
 
 
 def _hash_weights(d: int):
-    import numpy as np
-
+    """Powers of an odd constant modulo 2**32 (a polynomial hash of the row's bits)."""
     w = np.ones(d, np.uint64)
     for j in range(1, d):
         w[j] = (w[j - 1] * np.uint64(0x9E3779B1)) % np.uint64(2**32)
-    return w.astype(np.uint32)
+    return jnp.asarray(w.astype(np.uint32))
 
 
-_HASH_WEIGHTS = _hash_weights(1024)
-
-
-def _posterior_draws(key, X, k: int, latent_dim: int):
+def _posterior_draws(key, X, latent_dim: int):
     """``fn(i) -> (n, latent)``: the i-th standard normal draw of every row (row-seeded)."""
     keys = row_keys(key, X)
     return lambda i: jax.vmap(lambda kr: jax.random.normal(jax.random.fold_in(kr, i), (latent_dim,)))(keys)
@@ -288,7 +283,7 @@ def elbo_rows(params: VAEParams, X, *, arch: Arch, draws: int, key):
     xs = standardise(params, X)
     mean, log_var = encode(params.net, arch, xs)
     std = jnp.exp(0.5 * log_var)
-    eps = _posterior_draws(key, X, draws, arch.latent_dim)
+    eps = _posterior_draws(key, X, arch.latent_dim)
 
     def one(i):
         return log_lik(xs, decode_raw(params.net, arch, mean + std * eps(i)), arch.layout)
@@ -302,7 +297,7 @@ def iw_log_prob_rows(params: VAEParams, X, *, arch: Arch, k: int, key):
     xs = standardise(params, X)
     mean, log_var = encode(params.net, arch, xs)
     std = jnp.exp(0.5 * log_var)
-    eps = _posterior_draws(key, X, k, arch.latent_dim)
+    eps = _posterior_draws(key, X, arch.latent_dim)
 
     def one(i):
         e = eps(i)
