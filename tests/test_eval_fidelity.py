@@ -175,3 +175,13 @@ def test_agrees_with_an_independent_implementation_of_the_definitions():
         ref = _reference_pair(t.real[[c1, c2]], t.synthetic[[c1, c2]], t.kinds)
         assert pairs[(c1, c2)] == pytest.approx(ref, abs=1e-12), (c1, c2)
     assert contingency_similarity(*(np.array(["a", "b"], dtype=object),) * 4)[0] == 1.0
+
+
+def test_a_column_with_a_range_too_narrow_for_ten_bins_is_one_bin():
+    import numpy as np
+
+    from synthgen.evaluation.fidelity import discretise
+
+    codes = discretise(np.array([1.0, 1.0 + 1e-15, np.nan, 1.0]))
+    assert codes[0] == codes[3] and codes[2] != codes[0]
+    assert len(set(codes[[0, 1, 3]])) <= 2

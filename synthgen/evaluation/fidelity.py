@@ -91,8 +91,12 @@ def discretise(values: np.ndarray) -> np.ndarray:
     gap = np.isnan(values)
     codes = np.full(values.shape, N_BINS + 2, dtype=np.int64)
     if (~gap).any():
-        edges = np.histogram_bin_edges(values[~gap], bins=N_BINS)
-        codes[~gap] = np.digitize(values[~gap], edges)
+        present = values[~gap]
+        try:
+            edges = np.histogram_bin_edges(present, bins=N_BINS)
+        except ValueError:  # a range too narrow for ten distinct float edges: one bin
+            edges = np.array([present.min(), present.max()])
+        codes[~gap] = np.digitize(present, edges)
     return codes
 
 
