@@ -130,7 +130,9 @@ class Generator:
         self.n_train_ = X.shape[0]
         self.fit_seed_ = seed
         self.__dict__.pop("_jit_cache", None)
-        self.params_ = self._fit(fit_key, jax.numpy.asarray(X), hp)
+        params = self._fit(fit_key, jax.numpy.asarray(X), hp)
+        _check_finite_params(self.name, params)
+        self.params_ = params
         self._sample_key_ = np.asarray(stream_key)
         self._n_sample_calls_ = 0
         return self
@@ -349,6 +351,21 @@ class Generator:
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
             raise NotFittedError(f"this {self.name} generator is not fitted yet; call fit first")
+
+
+def _check_finite_params(name: str, params) -> None:
+    """Refuse a fit whose parameters are not finite (a numerical failure, never a model)."""
+    import jax
+
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        arr = np.asarray(leaf)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            where = jax.tree_util.keystr(path)
+            raise InvalidDataError(
+                f"fitting {name} failed numerically: parameter {where} is not finite; the data may "
+                "be badly scaled or too small for the model (try a larger reg_covar, fewer "
+                "components, or another covariance_type)"
+            )
 
 
 def _jit(fn):

@@ -199,3 +199,17 @@ def test_loading_a_file_that_is_not_a_model(tmp_path):
     path.write_text("hello")
     with pytest.raises(ModelFileError, match="damaged or not a synthgen model file"):
         synthgen.load(path)
+
+
+def test_a_fit_with_non_finite_parameters_is_refused(data, monkeypatch):
+    from synthgen.generators.gaussian import GaussianGenerator, GaussianParams
+
+    def broken(self, key, X, hp):
+        mean = np.asarray(X).mean(axis=0)
+        chol = np.eye(X.shape[1])
+        chol[1, 1] = np.nan
+        return GaussianParams(mean, chol)
+
+    monkeypatch.setattr(GaussianGenerator, "_fit", broken)
+    with pytest.raises(InvalidDataError, match=r"fitting gaussian failed numerically: parameter .*chol"):
+        synthgen.make("gaussian").fit(data)
