@@ -164,3 +164,21 @@ def test_few_rows_per_column_still_reject_near_copies():
     assert np.linalg.eigvalsh(S).min() > 0.05 * np.trace(S) / 10
     big = r.normal(size=(20000, 3))
     np.testing.assert_allclose(shrunk_covariance(big), np.cov(big.T, bias=True), atol=2e-3)
+
+
+def test_decoded_table_rows_keep_their_distance(data):
+    """Integer and categorical columns are rounded and snapped on the way out; the test applies
+    to the rows the user gets."""
+    r = np.random.default_rng(9)
+    df = pd.DataFrame({
+        "count": r.integers(0, 6, size=250),
+        "kind": r.choice(["a", "b", "c"], size=250),
+        "x": data[:, 0],
+    })
+    rs = RejectionSampler(synthgen.make("gaussian"), alpha=0.2).fit(df)
+    out = rs.sample(300, seed=2)
+    space = rs.space_
+    M = rs.generator_.vectoriser_.transform(out)
+    d = nearest_records(M @ space.whiten, space.records @ space.whiten, scales=space.scales).distance
+    assert (d > rs.threshold_ * (1 - 1e-6)).all()
+    assert set(out["kind"]) <= {"a", "b", "c"}

@@ -118,7 +118,15 @@ class DataSpace:
         self.n_records = len(self.records)
 
     def candidates(self, key, block: int) -> np.ndarray:
-        return self.generator._rows(key, block * BLOCK_ROWS, (block + 1) * BLOCK_ROWS)
+        """The block's rows as the user will get them: decoded, then encoded again.
+
+        Decoding rounds integers, snaps one-hot groups and flags, and clips; the distance test
+        must see those rows, not the model's raw output, or a decoded row could land closer to a
+        record than the threshold.
+        """
+        raw = self.generator._rows(key, block * BLOCK_ROWS, (block + 1) * BLOCK_ROWS)
+        vec = self.generator.vectoriser_
+        return np.asarray(vec.transform(vec.inverse_transform(raw)), dtype=np.float64)
 
     def distances(self, cand: np.ndarray) -> np.ndarray:
         return self._index.query(cand).distance
