@@ -34,6 +34,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 #: the y array of one row chunk holds at most this many floats
 _CHUNK_FLOATS = 1 << 22
+#: log-weight of an empty slot of a group (finite, so no NaN appears)
+_EMPTY_LOG_WEIGHT = -1e30
 #: relative jitter added to a whitened scatter matrix whose factorisation failed
 _JITTER = 1e-5
 
@@ -258,51 +260,131 @@ def pad_rows(X: np.ndarray, c: int):
     return Xp.reshape(B, c, d), w.reshape(B, c)
 
 
+class Layout(NamedTuple):
+    """Candidates packed into ``G`` groups of ``S`` component slots (numpy, static).
+
+    Groups are fitted one after the other inside each EM iteration, and a group whose
+    candidates have all converged is skipped, so a candidate that needs many iterations
+    does not make the whole pool iterate.  A group holds at most ``Cg`` candidates; local
+    candidate ``Cg`` owns the empty slots.
+    """
+
+    slot_seg: np.ndarray  # (G, S) local candidate of each slot (Cg: empty slot)
+    slot_offset: np.ndarray  # (G, Cg) first slot of each local candidate (S: none)
+    flat_slot: np.ndarray  # (M,) slot (g * S + s) of each component of the flat pool
+    flat_cand: np.ndarray  # (C,) local index (g * (Cg + 1) + c) of each candidate
+
+
+def pack(counts: tuple[int, ...]) -> Layout:
+    """First-fit-decreasing packing of candidates into groups of ``max + min`` slots."""
+    cap = max(counts) + min(counts) if len(counts) > 1 else counts[0]
+    groups: list[list[int]] = []
+    used: list[int] = []
+    for i in sorted(range(len(counts)), key=lambda j: -counts[j]):
+        g = next((g for g in range(len(groups)) if used[g] + counts[i] <= cap), None)
+        if g is None:
+            groups.append([])
+            used.append(0)
+            g = len(groups) - 1
+        groups[g].append(i)
+        used[g] += counts[i]
+    G, S, Cg = len(groups), max(used), max(len(g) for g in groups)
+    slot_seg = np.full((G, S), Cg, np.int32)
+    slot_offset = np.full((G, Cg), S, np.int32)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat_slot = np.zeros(sum(counts), np.int32)
+    flat_cand = np.zeros(len(counts), np.int32)
+    for g, members in enumerate(groups):
+        o = 0
+        for j, i in enumerate(members):
+            slot_seg[g, o:o + counts[i]] = j
+            slot_offset[g, j] = o
+            flat_slot[starts[i]:starts[i] + counts[i]] = g * S + o + np.arange(counts[i])
+            flat_cand[i] = g * (Cg + 1) + j
+            o += counts[i]
+    return Layout(slot_seg, slot_offset, flat_slot, flat_cand)
+
+
 @partial(jax.jit, static_argnames=("counts", "kind"))
 def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
     """Run EM for every candidate of a pool.
 
     ``Xs``/``ws``: rows in chunks (see :func:`pad_rows`); ``labels`` (C, B*c): k-means
     labels of each candidate, which give the first M-step; ``counts``: components per
-    candidate (static).  Returns a :class:`PoolResult`.
+    candidate (static).  Returns a :class:`PoolResult` in the order of ``counts``.
     """
-    n_cand, M = len(counts), int(sum(counts))
-    seg_np = np.repeat(np.arange(n_cand), counts)
-    seg = jnp.asarray(seg_np)
-    onehot = jax.nn.one_hot(seg, n_cand, dtype=Xs.dtype)
-    offsets = jnp.asarray(np.concatenate([[0], np.cumsum(counts)[:-1]]), jnp.int32)
-    n_rows = jnp.sum(ws)
+    lay = pack(tuple(counts))
+    G, S = lay.slot_seg.shape
+    Cg = lay.slot_offset.shape[1]
     B, c, d = Xs.shape
-    lab = labels.reshape(n_cand, B, c) + offsets[:, None, None]
+    n_rows = jnp.sum(ws)
+    seg = jnp.asarray(lay.slot_seg)
+    onehot = jax.nn.one_hot(seg, Cg + 1, dtype=Xs.dtype)  # (G, S, Cg + 1)
+    empty = seg == Cg
+    real = jnp.arange(Cg + 1) < Cg
+    lab = _group_labels(labels, lay, B, c)  # (G, Cg, B, c) slot of each row's cluster
 
-    def hard_resp(i):
-        rows = jnp.broadcast_to(jnp.arange(c)[None], (n_cand, c))
-        return jnp.zeros((c, M), Xs.dtype).at[rows, lab[:, i]].set(1.0)
+    frame = _start_params(_weighted_rows(Xs.reshape(B * c, d), ws.reshape(-1)), S, kind, reg)
+    frame = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (G,) + a.shape), frame)
+    frame = frame._replace(log_weights=jnp.where(empty, _EMPTY_LOG_WEIGHT, frame.log_weights))
 
-    frame = _start_params(_weighted_rows(Xs.reshape(B * c, d), ws.reshape(-1)), M, kind, reg)
+    def group_step(it, group):
+        params, prev, lb, n_iter, done, seg_g, onehot_g, lab_g, empty_g = group
+        first = it == 0
+
+        def hard_resp(i):
+            rows = jnp.broadcast_to(jnp.arange(c)[None], (Cg, c))
+            return jnp.zeros((c, S), Xs.dtype).at[rows, lab_g[:, i]].set(1.0, mode="drop")
+
+        def run(_):
+            # iteration 0 is the first M-step, from the k-means labels in the frame
+            stats = _scan_stats(Xs, ws, params, seg_g, onehot_g, resp_fn=hard_resp, use_given=first)
+            ll = jnp.where(first | ~real, -jnp.inf, stats.ll / n_rows)
+            new = _m_step(stats, params, seg_g, onehot_g, kind, reg)
+            new = new._replace(log_weights=jnp.where(empty_g, _EMPTY_LOG_WEIGHT, new.log_weights))
+            keep = done[seg_g]
+            p = jax.tree_util.tree_map(lambda a, b: _where_rows(keep, a, b), params, new)
+            stop = done | first
+            return (p, ll, jnp.where(stop, lb, ll), jnp.where(stop, n_iter, it),
+                    done | (jnp.abs(ll - prev) < tol))
+
+        return lax.cond(jnp.all(done), lambda _: group[:5], run, None)
 
     def cond(state):
         return (state[-1] <= max_iter) & ~jnp.all(state[-2])
 
     def body(state):
-        # iteration 0 is the first M-step, from the k-means labels in the whitened frame
-        params, prev, lb, n_iter, done, it = state
-        first = it == 0
-        stats = _scan_stats(Xs, ws, params, seg, onehot, resp_fn=hard_resp, use_given=first)
-        ll = jnp.where(first, -jnp.inf, stats.ll / n_rows)
-        new = _m_step(stats, params, seg, onehot, kind, reg)
-        keep = done[seg]
-        params = jax.tree_util.tree_map(lambda a, b: _where_rows(keep, a, b), params, new)
-        lb = jnp.where(done | first, lb, ll)
-        n_iter = jnp.where(done | first, n_iter, it)
-        done = done | (jnp.abs(ll - prev) < tol)
-        return params, ll, lb, n_iter, done, it + 1
+        *groups_state, it = state
+        out = lax.map(lambda g: group_step(it, g), (*groups_state, seg, onehot, lab, empty))
+        return (*out, it + 1)
 
-    neg_inf = jnp.full(n_cand, -jnp.inf, Xs.dtype)
-    init = (frame, neg_inf, neg_inf, jnp.zeros(n_cand, jnp.int32), jnp.zeros(n_cand, bool), 0)
+    neg_inf = jnp.full((G, Cg + 1), -jnp.inf, Xs.dtype)
+    init = (frame, neg_inf, neg_inf, jnp.zeros((G, Cg + 1), jnp.int32),
+            jnp.broadcast_to(~real, (G, Cg + 1)), 0)
     params, _, lb, n_iter, done, _ = lax.while_loop(cond, body, init)
-    final = _scan_stats(Xs, ws, params, seg, onehot, need_stats=False)
-    return PoolResult(params, lb, n_iter, done, final.ll / n_rows)
+
+    def final_score(group):
+        p, seg_g, onehot_g = group
+        return _scan_stats(Xs, ws, p, seg_g, onehot_g, need_stats=False).ll / n_rows
+
+    score = lax.map(final_score, (params, seg, onehot))
+    flat = jax.tree_util.tree_map(lambda a: a.reshape((G * S,) + a.shape[2:])[lay.flat_slot], params)
+    pick = lambda a: a.reshape(-1)[lay.flat_cand]  # noqa: E731
+    return PoolResult(flat, pick(lb), pick(n_iter), pick(done), pick(score))
+
+
+def _group_labels(labels, lay: Layout, B: int, c: int):
+    """k-means labels (C, B*c) as slots within each group: (G, Cg, B, c); S where none."""
+    G, Cg = lay.slot_offset.shape
+    S = lay.slot_seg.shape[1]
+    cand_of = np.full((G, Cg), -1, np.int32)
+    for i, f in enumerate(lay.flat_cand):
+        g, j = divmod(int(f), Cg + 1)
+        cand_of[g, j] = i
+    idx = jnp.asarray(np.maximum(cand_of, 0))
+    lab = labels[idx] + jnp.asarray(lay.slot_offset)[:, :, None]
+    lab = jnp.where(jnp.asarray(cand_of >= 0)[:, :, None], lab, S)
+    return lab.reshape(G, Cg, B, c)
 
 
 def _weighted_rows(X, w):
@@ -314,3 +396,8 @@ def _weighted_rows(X, w):
 def _where_rows(keep, a, b):
     shape = keep.shape + (1,) * (a.ndim - 1)
     return jnp.where(keep.reshape(shape), a, b)
+
+
+def group_size(counts) -> int:
+    """Component slots per group for these candidates (see :func:`pack`)."""
+    return int(pack(tuple(counts)).slot_seg.shape[1])

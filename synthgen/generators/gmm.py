@@ -26,7 +26,7 @@ from jax.scipy.special import logsumexp
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
 from ..errors import InvalidDataError, InvalidParameterError
-from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, log_det_prec, pad_rows
+from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
 from ._kmeans import kmeans_labels
 
 #: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
@@ -177,7 +177,7 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
     keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, k), i)
                       for k in counts for i in range(n_init)])
     labels, _ = kmeans_labels(keys, jnp.asarray(Xc), jnp.asarray(pool, jnp.int32), k_max=max(pool))
-    c = chunk_rows(len(Xc), sum(pool), Xc.shape[1])
+    c = chunk_rows(len(Xc), group_size(pool), Xc.shape[1])
     Xs, ws = pad_rows(Xc, c)
     labels = np.pad(np.asarray(labels), ((0, 0), (0, Xs.shape[0] * c - len(Xc))))
     res = em_pool(jnp.asarray(Xs), jnp.asarray(ws), jnp.asarray(labels), counts=pool,
