@@ -100,10 +100,12 @@ def blobs_fit_and_sample(n_rows, n_sample, seed=0):
     sk_fit, _, sk_fit_both = timed_sklearn(lambda: sk.fit(X))
     sk_sample, _, sk_sample_both = timed_sklearn(lambda: sk.sample(n_sample))
     return {"load_before": load, "n_rows": n_rows, "n_sample": n_sample,
-            "fit": {"sklearn_s": sk_fit, "sklearn_runs": sk_fit_both, "synthgen_cold_s": cold_fit, "synthgen_warm_s": warm_fit,
+            "fit": {"sklearn_s": sk_fit, "sklearn_runs": sk_fit_both,
+                    "synthgen_cold_s": cold_fit, "synthgen_warm_s": warm_fit,
                     "speedup_cold": sk_fit / cold_fit, "speedup_warm": sk_fit / warm_fit,
                     "synthgen_score": gen.score(X), "sklearn_score": sk.score(X)},
-            "sample": {"sklearn_s": sk_sample, "sklearn_runs": sk_sample_both, "synthgen_cold_s": cold_sample, "synthgen_warm_s": warm_sample,
+            "sample": {"sklearn_s": sk_sample, "sklearn_runs": sk_sample_both,
+                       "synthgen_cold_s": cold_sample, "synthgen_warm_s": warm_sample,
                        "speedup_cold": sk_sample / cold_sample, "speedup_warm": sk_sample / warm_sample,
                        "synthgen_sample_score": gen.score(S[:20000])}}
 
