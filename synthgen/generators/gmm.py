@@ -165,8 +165,8 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
                    n_init: int = 1) -> dict[int, tuple[GMMParams, dict]]:
     """Fit a mixture for every component count in ``counts`` together (one jitted EM).
 
-    Each count is fitted as :func:`fit_gmm` would fit it with the same key.  Returns
-    ``{count: (params, info)}``.
+    Each count starts from the same k-means as :func:`fit_gmm` with the same key, so the
+    results agree up to float32 rounding.  Returns ``{count: (params, info)}``.
     """
     X = np.asarray(X, dtype=np.float64)
     counts = tuple(int(k) for k in counts)
