@@ -108,14 +108,18 @@ def main() -> None:
                          "seconds_mean": float(secs.mean())})
             print(f"  {label:38s} ROC AUC {np.mean(aucs):.3f} +- {np.std(aucs):.3f}   "
                   f"fit+score {secs.mean():6.1f}s", flush=True)
-    path = write_result(args.out, {
+        save(args, vae_params, rows)
+    print(f"wrote {save(args, vae_params, rows)}")
+
+
+def save(args, vae_params: dict, rows: list[dict]):
+    return write_result(args.out, {
         "benchmark": "ROC AUC of anomaly scores on ADBench data (70/30 split, unsupervised fit)",
         "command": f"python benchmarks/bench_anomaly.py --datasets {args.datasets} --seeds {args.seeds}"
                    + (f" --vae-params '{args.vae_params}'" if vae_params else ""),
         "vae_params": vae_params,
         "results": rows,
     })
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

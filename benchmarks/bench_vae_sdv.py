@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _machine import write_result
+from _machine import RESULTS, write_result
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ADULT_COLUMNS = [
@@ -114,15 +114,16 @@ def runs_for(name: str, df: pd.DataFrame, metadata, args, seed: int):
     return out
 
 
-def bench_dataset(name: str, df: pd.DataFrame, args) -> tuple[list[dict], list[dict]]:
+def bench_dataset(name: str, df: pd.DataFrame, args, save) -> tuple[list[dict], list[dict]]:
     metadata = sdv_metadata(df)
-    rows = []
+    rows: list[dict] = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for label, run in runs_for(name, df, metadata, args, seed):
             out = run()
             synth = out.pop("synth")
             out.update(quality(df, synth, metadata), dataset=name, model=label, rows=len(df), seed=seed)
             rows.append(out)
+            save(rows)
             print(f"  seed {seed} {label:30s} fit {out['fit_s']:7.1f}s  epochs {out['epochs']:4d}  "
                   f"quality {out['overall']:.3f} (shapes {out['column_shapes']:.3f}, "
                   f"pairs {out['column_pair_trends']:.3f})", flush=True)
@@ -166,24 +167,28 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     rows, summary = [], []
+
+    def save(partial_rows=()):
+        write_result(args.out, {
+            "benchmark": "VAE vs SDV TVAESynthesizer: SDMetrics QualityReport and fit time",
+            "command": "python benchmarks/bench_vae_sdv.py " + " ".join(
+                f"--{k.replace('_', '-')} '{v}'" for k, v in vars(args).items()
+                if k not in ("out", "skip_tvae")),
+            "notes": (f"Adult: a random {args.adult_rows} of the 32,561 rows (fixed, seed 0)"
+                      if args.adult_rows else "Adult: all rows") + "; quality is measured against "
+                     "the training rows, with as many synthetic rows as real ones",
+            "summary": summary,
+            "runs": rows + list(partial_rows),
+        })
+
     for name in args.datasets.split(","):
         df = load_adult(args.adult_rows, 0) if name == "adult" else load_creditcard()
         print(f"{name}: {df.shape[0]} rows x {df.shape[1]} columns", flush=True)
-        r, t = bench_dataset(name, df, args)
+        r, t = bench_dataset(name, df, args, save)
         rows += r
         summary += t
-    path = write_result(args.out, {
-        "benchmark": "VAE vs SDV TVAESynthesizer: SDMetrics QualityReport and fit time",
-        "command": "python benchmarks/bench_vae_sdv.py " + " ".join(
-            f"--{k.replace('_', '-')} '{v}'" for k, v in vars(args).items()
-            if k not in ("out", "skip_tvae")),
-        "notes": (f"Adult: a random {args.adult_rows} of the 32,561 rows (fixed, seed 0)"
-                  if args.adult_rows else "Adult: all rows") + "; quality is measured against the "
-                 "training rows, with as many synthetic rows as real ones",
-        "summary": summary,
-        "runs": rows,
-    })
-    print(f"wrote {path}")
+    save()
+    print(f"wrote {RESULTS / (args.out + '.json')}")
 
 
 if __name__ == "__main__":

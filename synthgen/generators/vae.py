@@ -5,7 +5,8 @@ variables; a decoder MLP maps a latent point back to the parameters of every blo
 vectoriser describes: a Gaussian (mean and log-variance) per continuous feature, a softmax
 per categorical block, a Bernoulli per binary flag.  Training maximises the ELBO (its KL
 term weighted by ``beta``) with Adam on mini-batches, each epoch one jitted ``lax.scan``;
-a validation split drives early stopping and the best weights are kept.  New rows decode draws from the N(0, I) prior.
+a validation split drives early stopping and the best weights are kept.  New rows decode
+draws from the N(0, I) prior.
 """
 
 from __future__ import annotations
