@@ -85,14 +85,14 @@ def bench_require_ukreg(quick: bool) -> list[dict]:
             t = time.perf_counter()
             out = rs.sample(n, seed=1)
             rows.append({
-                "latent_dim": latent, "beta": vae.beta, "check_output": check, "vae_fit_s": fit_s,
+                "latent_dim": latent, "beta": vae.beta_, "check_output": check, "vae_fit_s": fit_s,
                 "share_unfiltered": september_share(base), "share_filtered": september_share(out),
                 "valid_filtered": float(np.mean([is_valid(p) for p in out])),
                 "acceptance_rate": rs.acceptance_rate_, "sample_s": time.perf_counter() - t,
                 "threshold": rs.threshold_,
             })
             r = rows[-1]
-            print(f"ukreg latent_dim={latent} beta={vae.beta} check_output={check}: age>=50 {r['share_unfiltered']:.1%} -> "
+            print(f"ukreg latent_dim={latent} beta={vae.beta_} check_output={check}: age>=50 {r['share_unfiltered']:.1%} -> "
                   f"{r['share_filtered']:.2%}, acceptance {r['acceptance_rate']:.1%}, valid {r['valid_filtered']:.1%}")
     return rows
 

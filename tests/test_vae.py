@@ -343,7 +343,7 @@ def test_progress_bar_goes_to_stderr_only_when_verbose(gauss_data, capsys):
         ({"epochs": 0}, "epochs must be a positive int; got 0"),
         ({"batch_size": 2.5}, "batch_size must be 'auto' or a positive int; got 2.5"),
         ({"learning_rate": 0.0}, "learning_rate must be a positive number; got 0.0"),
-        ({"beta": -1}, "beta must be a positive number; got -1"),
+        ({"beta": -1}, "beta must be 'auto' or a positive number; got -1"),
         ({"kl_warmup": -2}, "kl_warmup must be a non-negative int; got -2"),
         ({"validation_fraction": 0.5}, "validation_fraction must be a number in \\[0, 0.5\\); got 0.5"),
         ({"patience": 0}, "patience must be a positive int or None; got 0"),
@@ -421,3 +421,20 @@ def test_a_mixed_table_round_trips_through_the_table_vectoriser(tmp_path):
     back = synthgen.load(tmp_path / "table.sgm")
     pd.testing.assert_frame_equal(back.sample(50, seed=3), gen.sample(50, seed=3))
     np.testing.assert_array_equal(back.score_samples(frame), gen.score_samples(frame))
+
+
+def test_auto_beta_is_lighter_for_strings_than_for_tables(tmp_path):
+    from synthgen.generators.vae import auto_beta
+    from synthgen.vectorisers import Block
+
+    cat = [Block("pos1", "categorical", 0, 3), Block("pos2", "categorical", 3, 5)]
+    assert auto_beta(cat) == 0.5
+    assert auto_beta(cat + [Block("x", "continuous", 5, 6)]) == 1.5
+    assert auto_beta([Block("x", "continuous", 0, 1)]) == 1.5
+    plates = synthgen.vectorisers.ukreg_rules.generate(300, seed=0)
+    gen = synthgen.make("vae", epochs=2, verbose=False).fit(plates)
+    assert gen.beta_ == 0.5
+    gen.save(tmp_path / "p.sgm")
+    assert synthgen.load(tmp_path / "p.sgm").beta_ == 0.5
+    table = synthgen.make("vae", epochs=2, beta=0.7, verbose=False).fit(np.random.default_rng(0).normal(size=(64, 2)))
+    assert table.beta_ == 0.7

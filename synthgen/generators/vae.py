@@ -76,6 +76,19 @@ def _sample_blocks(keys, params, *, arch: nets.Arch, mode: str):
     return jax.vmap(lambda k: nets.sample_rows(k, params, BLOCK_ROWS, arch=arch, mode=mode))(keys)
 
 
+def auto_beta(blocks) -> float:
+    """The KL weight ``beta="auto"`` picks.
+
+    Tables get 1.5: the codes of the training rows then cover the prior without holes, so prior
+    draws decode to realistic rows (chosen on SDMetrics' quality score).  Data made only of
+    categorical blocks (a string per row, such as a registration) gets 0.5: its characters are
+    largely independent, and a heavier KL term lets the model ignore the latent space, which
+    leaves nothing for the rejection sampler's ``require`` to work with (at ``latent_dim=2`` on
+    registrations: 99.8% of samples with the required age identifier at 0.5, 64% at 1.5).
+    """
+    return 0.5 if blocks and all(b.kind == "categorical" for b in blocks) else 1.5
+
+
 class VAEGenerator(Generator):
     """Variational autoencoder with block-wise likelihoods; see ``docs/generators/vae.md``."""
 
@@ -88,7 +101,9 @@ class VAEGenerator(Generator):
         "batch_size": Param("auto", AnyOf(Choice("auto"), Int(1), desc="'auto' or a positive int"),
                             "rows per gradient step; 'auto': n_train / 16 within [16, 256]"),
         "learning_rate": Param(2e-3, Float(0, low_open=True), "Adam's initial step size (cosine decay)"),
-        "beta": Param(1.5, Float(0, low_open=True), "weight of the KL term (1: the plain ELBO)"),
+        "beta": Param("auto", AnyOf(Choice("auto"), Float(0, low_open=True), desc="'auto' or a positive number"),
+                      "weight of the KL term (1: the plain ELBO); 'auto': 0.5 when every block is "
+                      "categorical (strings such as registrations), else 1.5"),
         "kl_warmup": Param(10, Int(0), "epochs over which the KL weight rises from 0 to beta"),
         "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
                                      "share of rows held out for early stopping (0: none)"),
@@ -107,7 +122,8 @@ class VAEGenerator(Generator):
         self.arch_ = nets.Arch(layout, tuple(hidden), hp["latent_dim"])
         shift, scale = standardisation(np.asarray(X), layout)
         xs = (jnp.asarray(X, jnp.float32) - shift) / scale
-        result = train(key, xs, self.arch_, hp)
+        self.beta_ = auto_beta(self.vectoriser_.blocks_) if hp["beta"] == "auto" else float(hp["beta"])
+        result = train(key, xs, self.arch_, {**hp, "beta": self.beta_})
         self.history_ = {"train_loss": result.train_loss, "val_loss": result.val_loss}
         self.best_epoch_ = int(result.best_epoch)
         self.n_epochs_ = int(result.n_epochs)
@@ -237,6 +253,7 @@ class VAEGenerator(Generator):
             "history": {k: np.asarray(v) for k, v in self.history_.items()},
             "best_epoch": self.best_epoch_,
             "n_epochs": self.n_epochs_,
+            "beta": self.beta_,
         }
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
@@ -250,6 +267,7 @@ class VAEGenerator(Generator):
         self.history_ = {k: np.asarray(v) for k, v in extra["history"].items()}
         self.best_epoch_ = int(extra["best_epoch"])
         self.n_epochs_ = int(extra["n_epochs"])
+        self.beta_ = float(extra.get("beta", 1.5))
 
     @classmethod
     def _from_file(cls, config: dict, trees: dict) -> "VAEGenerator":
