@@ -11,7 +11,7 @@ from sklearn.decomposition import PCA
 import synthgen
 from synthgen.errors import InvalidParameterError
 from synthgen.generators.gmm import log_prob_gmm
-from synthgen.generators.pca_gmm import log_prob_pca_gmm, pca_svd
+from synthgen.generators.pca_gmm import fit_pca, log_prob_pca_gmm
 
 SEEDS = (0, 57, 99)
 
@@ -40,13 +40,25 @@ def _same_up_to_sign(a, b, atol):
 
 @pytest.mark.parametrize("q", [2, 3, 0.9, 0.99])
 def test_pca_matches_scikit_learn(wide, q):
-    mean, W, eig, kept = pca_svd(wide, q)
+    mean, W, eig, kept = fit_pca(wide, q)
     ref = PCA(n_components=q, svd_solver="full").fit(wide)
     assert kept == ref.n_components_
     np.testing.assert_allclose(np.asarray(mean), ref.mean_, atol=1e-5)
     _same_up_to_sign(np.asarray(W).T, ref.components_, atol=1e-4)
     n = len(wide)
     np.testing.assert_allclose(eig[:kept] * n / (n - 1), ref.explained_variance_, rtol=1e-4)
+
+
+def test_pca_with_fewer_rows_than_columns():
+    X = np.random.default_rng(8).normal(size=(9, 14)) * np.linspace(3, 0.5, 14)
+    mean, W, eig, kept = fit_pca(X, 0.9)
+    ref = PCA(n_components=0.9, svd_solver="full").fit(X)
+    assert kept == ref.n_components_
+    _same_up_to_sign(np.asarray(W).T, ref.components_, atol=1e-4)
+    np.testing.assert_allclose(eig[:kept] * 9 / 8, ref.explained_variance_, rtol=1e-4)
+    assert np.all(np.abs(eig[8:]) < 1e-5 * eig[0])  # 9 centred rows span 8 directions
+    with pytest.raises(InvalidParameterError, match=r"pca_components must be at most min\(n_rows, n_columns\) = 9"):
+        fit_pca(X, 10)
 
 
 def test_generator_exposes_the_pca(digits):

@@ -1,7 +1,7 @@
 """PCA, then a Gaussian mixture in the reduced space: a generator for wide data.
 
 The data are centred and projected on the ``q`` leading principal directions ``W``
-(orthonormal columns, from an SVD).  A mixture models the projected rows; the ``d - q``
+(orthonormal columns, eigenvectors of the scatter matrix).  A mixture models the projected rows; the ``d - q``
 discarded directions are modelled as isotropic Gaussian noise whose variance is the
 mean of the discarded eigenvalues (probabilistic PCA), so the density in data space is
 
@@ -43,25 +43,36 @@ class PCAGMMParams(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-def pca_svd(X, n_components):
-    """Principal directions of ``X`` by SVD of the centred rows.
+def fit_pca(X, n_components):
+    """Principal directions of ``X``: the eigenvectors of the centred scatter matrix.
+
+    The ``d x d`` scatter matrix is one matrix product and its eigendecomposition is
+    small, whatever the number of rows (a LAPACK SVD of the tall matrix is much slower
+    on a busy CPU); the eigenvalues are then refined as the variance of the rows along
+    each direction (Rayleigh quotients), which is accurate to float32 precision.
 
     ``n_components``: an int ``q``, or a float in (0, 1), the fraction of variance to
     keep (the smallest ``q`` whose explained-variance ratio reaches it, as scikit-learn).
-    Returns ``(mean (d,), components (d, q), eigenvalues (min(n, d),), q)`` with the
-    eigenvalues of the covariance divided by ``n`` and each direction's sign fixed so
-    its largest entry is positive.
+    Returns ``(mean (d,), components (d, q), eigenvalues (d,), q)`` with the eigenvalues
+    of the covariance divided by ``n``, largest first, and each direction's sign fixed
+    so its largest entry is positive.
     """
     X = jnp.asarray(X, jnp.float32)
     n, d = X.shape
     mean = jnp.mean(X, axis=0)
-    _, s, vt = jnp.linalg.svd(X - mean, full_matrices=False)
-    big = jnp.argmax(jnp.abs(vt), axis=1)
-    signs = jnp.sign(vt[jnp.arange(vt.shape[0]), big])
-    vt = vt * jnp.where(signs == 0, 1.0, signs)[:, None]
-    eig = np.asarray(s, np.float64) ** 2 / n
+    Xc = X - mean
+    _, vecs = jnp.linalg.eigh(Xc.T @ Xc)
+    eig = jnp.sum((Xc @ vecs) ** 2, axis=0) / n
+    order = jnp.argsort(-eig)
+    vecs, eig = vecs[:, order], eig[order]
+    big = jnp.argmax(jnp.abs(vecs), axis=0)
+    signs = jnp.sign(vecs[big, jnp.arange(d)])
+    vecs = vecs * jnp.where(signs == 0, 1.0, signs)[None, :]
+    eig = np.asarray(eig, np.float64)
+    if n < d:
+        eig[n:] = 0.0  # at most n - 1 directions carry variance; the rest is rounding
     q = components_for(n_components, eig, n, d)
-    return mean, vt[:q].T, eig, q
+    return mean, vecs[:, :q], eig, q
 
 
 def components_for(n_components, eig: np.ndarray, n: int, d: int) -> int:
@@ -139,14 +150,15 @@ class PCAGMMGenerator(GMMGenerator):
     }
 
     def _fit(self, key, X, hp):
-        mean, W, eig, q = pca_svd(X, hp["pca_components"])
+        mean, W, eig, q = fit_pca(X, hp["pca_components"])
         n, d = X.shape
         Z = np.asarray((jnp.asarray(X, jnp.float32) - mean) @ W, dtype=np.float64)
         mixture, summary = select_gmm(key, Z, **_gmm_settings(hp))
         self._set_selection(summary)
         self.pca_components_ = q
-        self.explained_variance_ = eig * n / max(n - 1, 1)
-        self.explained_variance_ratio_ = eig / eig.sum() if eig.sum() > 0 else eig
+        keep = min(n, d)
+        self.explained_variance_ = eig[:keep] * n / max(n - 1, 1)
+        self.explained_variance_ratio_ = eig[:keep] / eig.sum() if eig.sum() > 0 else eig[:keep]
         noise = noise_variance(eig, q, d, hp["reg_covar"])
         return PCAGMMParams(mean, W, jnp.asarray(noise, jnp.float32), mixture)
 
