@@ -112,7 +112,7 @@ def bench_avoid(quick: bool) -> list[dict]:
 
     frames = {"creditcard": synthgen.datasets.load("creditcard").drop(columns=["Time"]),
               "adult": load_adult_frame(3000 if quick else 8000)}
-    models = {"gaussian": {}, "gmm": {"n_components": 5}, "kde": {}, "vae": {"verbose": False}}
+    models = {"gaussian": {}, "gmm": {"n_components": 10}, "kde": {}, "vae": {"verbose": False}}
     rows = []
     for name, df in frames.items():
         cut = int(0.8 * len(df))
