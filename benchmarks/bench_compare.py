@@ -147,8 +147,6 @@ def gaussian_copula(params: dict, context: dict) -> SDVModel:
 
 
 def tvae(params: dict, context: dict) -> SDVModel:
-    if context["quick"] and "epochs" not in params:
-        params = {**params, "epochs": QUICK_TVAE_EPOCHS}
     return SDVModel("TVAESynthesizer", params)
 
 
@@ -161,7 +159,7 @@ def smote(params: dict, context: dict) -> SmoteModel:
 # ---------------------------------------------------------------------------------------------
 
 
-def peer_cases(names: list[str], datasets: list, quick: bool) -> list:
+def peer_cases(names: list[str], datasets: list, quick: bool, tvae_epochs: int | None = None) -> list:
     """Cases for the installed peers among ``names`` (SMOTE only where there is a target)."""
     from synthgen.benchmarking import Case
 
@@ -174,7 +172,9 @@ def peer_cases(names: list[str], datasets: list, quick: bool) -> list:
                 continue
             if needs_target and spec.target is None:
                 continue
-            params = {"epochs": QUICK_TVAE_EPOCHS} if quick and label == "sdv_tvae" else {}
+            params = {}
+            if label == "sdv_tvae" and (quick or tvae_epochs):
+                params = {"epochs": tvae_epochs or QUICK_TVAE_EPOCHS}
             cases.append(Case(model=label, dataset=spec, factory=f"{HERE}:{factory}", params=params))
     return cases
 
@@ -193,6 +193,7 @@ def ratios(rows: list[dict], peers: list[str]) -> list[dict]:
             fit = None if peer["model"] in LAZY_FIT else peer["fit_s"] / r["fit_s"]
             out.append({"dataset": r["dataset"], "model": r["model"], "peer": peer["model"],
                         "fit_speedup": fit, "sampling_speedup": r["rows_per_s"] / peer["rows_per_s"],
+                        "process_cpu_ratio": peer["cpu_s"] / r["cpu_s"],
                         "fidelity_difference": _diff(r["fidelity"], peer["fidelity"])})
     return out
 
@@ -207,22 +208,26 @@ def _diff(a, b):
 
 def print_ratios(table: list[dict]) -> None:
     print("\nratios in this run (> 1: synthgen faster; fidelity difference > 0: synthgen closer)")
-    print(f"{'data':12} {'model':10} {'peer':22} {'fit':>8} {'sampling':>9} {'fidelity':>9}")
+    print(f"{'data':12} {'model':10} {'peer':22} {'fit':>8} {'sampling':>9} {'CPU':>8} {'fidelity':>9}")
     for t in table:
         fid = "-" if t["fidelity_difference"] is None else f"{t['fidelity_difference']:+.3f}"
         print(f"{t['dataset']:12} {t['model']:10} {t['peer']:22} {_times(t['fit_speedup']):>8} "
-              f"{_times(t['sampling_speedup']):>9} {fid:>9}")
+              f"{_times(t['sampling_speedup']):>9} {_times(t['process_cpu_ratio']):>8} {fid:>9}")
 
 
 def ratios_markdown(table: list[dict]) -> str:
-    lines = ["", "## Ratios against the peers (same run)", "",
-             "Fit: peer fit time / synthgen fit time; sampling: synthgen rows/s / peer rows/s; "
-             "fidelity: synthgen minus peer.", "",
-             "| data | model | peer | fit | sampling | fidelity |", "|---|---|---|---|---|---|"]
+    lines = ["", "## Ratios against the peers", "",
+             "Each case ran in a process of its own, one after another on this machine "
+             "(merged results: see the parts below for when, and under what load).", "",
+             "Fit: peer fit time / synthgen fit time (wall); sampling: synthgen rows/s / peer rows/s; "
+             "CPU: peer process CPU seconds / synthgen process CPU seconds (the whole case: "
+             "imports, fit, sampling, evaluation; less sensitive to the load of other work than "
+             "wall times); fidelity: synthgen minus peer.", "",
+             "| data | model | peer | fit | sampling | CPU | fidelity |", "|---|---|---|---|---|---|---|"]
     for t in table:
         fid = "-" if t["fidelity_difference"] is None else f"{t['fidelity_difference']:+.3f}"
         lines.append(f"| {t['dataset']} | {t['model']} | {t['peer']} | {_times(t['fit_speedup'])} | "
-                     f"{_times(t['sampling_speedup'])} | {fid} |")
+                     f"{_times(t['sampling_speedup'])} | {_times(t['process_cpu_ratio'])} | {fid} |")
     return "\n".join(lines) + "\n"
 
 
@@ -233,6 +238,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--peers", default=",".join(PEERS), help=f"any of {', '.join(PEERS)}, or none")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--max-rows", type=int, default=None, help="rows per data set at most")
+    parser.add_argument("--tvae-epochs", type=int, default=None,
+                        help=f"TVAE epochs (default: its own 300; {QUICK_TVAE_EPOCHS} with --quick)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None, help="seconds per case")
     parser.add_argument("--stem", default=None, help="result file name (default compare_DATASETS)")
@@ -252,7 +259,7 @@ def run(args):
 
     specs = resolve_datasets(args.datasets)
     cases = [] if args.models == "none" else plan(args.models, args.datasets, quick=args.quick)
-    cases += peer_cases(args.peers, specs, args.quick)
+    cases += peer_cases(args.peers, specs, args.quick, args.tvae_epochs)
     cases.sort(key=lambda c: [s.name for s in specs].index(c.dataset.name))
     command = shlex.join(["python", "benchmarks/bench_compare.py", *sys.argv[1:]])
     return run_cases(cases, quick=args.quick, seed=args.seed, max_rows=args.max_rows,
@@ -260,7 +267,11 @@ def run(args):
 
 
 def merge(stems: list[str]):
-    """One result from several result files of the same seed and mode (rows in file order)."""
+    """One result from several result files of the same seed and mode.
+
+    A later file's row for the same model and data set replaces an earlier one (a rerun);
+    ``settings.parts`` keeps each file's command, date and load average.
+    """
     from synthgen.benchmarking import BenchmarkResult
 
     parts = [json.loads((RESULTS / f"{stem}.json").read_text(encoding="utf-8")) for stem in stems]
@@ -272,11 +283,25 @@ def merge(stems: list[str]):
     settings = {**first, "max_rows": None, "command": " ; ".join(p["settings"]["command"] for p in parts)}
     settings["datasets"] = list({d["name"]: d for p in parts for d in p["settings"]["datasets"]}.values())
     settings["models"] = {k: v for p in parts for k, v in p["settings"]["models"].items()}
-    settings["max_rows_by_part"] = {stem: p["settings"]["max_rows"] for stem, p in zip(stems, parts)}
-    rows = [r for p in parts for r in p["rows"]]
+    settings["parts"] = [{"file": f"{stem}.json", "command": p["settings"]["command"],
+                          "max_rows": p["settings"]["max_rows"], "date": p["machine"]["date"],
+                          "load_average": p["machine"]["load_average"]} for stem, p in zip(stems, parts)]
+    rows = {(r["model"], r["dataset"]): r for p in parts for r in p["rows"]}
     order = [d["name"] for d in settings["datasets"]]
-    rows.sort(key=lambda r: (order.index(r["dataset"]), r["model"] in PEERS))
-    return BenchmarkResult(rows, settings, machine=parts[0]["machine"])
+    ranked = sorted(rows.values(), key=lambda r: (order.index(r["dataset"]), r["model"] in PEERS))
+    return BenchmarkResult(ranked, settings, machine=parts[0]["machine"])
+
+
+def parts_markdown(settings: dict) -> str:
+    """When and under what load each merged part ran."""
+    if not settings.get("parts"):
+        return ""
+    lines = ["", "## Parts (merged; each ran on this machine, one case after another)", "",
+             "| file | date | load average (1, 5, 15 min) | command |", "|---|---|---|---|"]
+    for p in settings["parts"]:
+        load = ", ".join(f"{x:.1f}" for x in p["load_average"] or [])
+        lines.append(f"| {p['file']} | {p['date']} | {load} | `{p['command']}` |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -291,7 +316,8 @@ def main() -> None:
     stem = args.stem or "compare_" + "_".join(d["name"] for d in result.settings["datasets"])
     paths = result.write(RESULTS, stem=stem)
     with atomic_path(paths["markdown"]) as tmp:
-        Path(tmp).write_text(result.to_markdown() + ratios_markdown(table), encoding="utf-8")
+        text = result.to_markdown() + ratios_markdown(table) + parts_markdown(result.settings)
+        Path(tmp).write_text(text, encoding="utf-8")
     print(f"\nwrote {paths['json']} and {paths['markdown']}")
 
 

@@ -100,6 +100,7 @@ def test_writes_json_markdown_and_plot_with_sane_values(ok_run):
             assert 0.0 <= r[key] <= 1.0, (key, r[key])
         assert r["utility_target"] == "y" and r["utility_metric"] == "roc_auc"
         assert r["rows_per_s"] > 0 and r["fit_s"] > 0 and r["sample_s"] > 0
+        assert r["speed_rows"] == 10_000
         assert r["peak_rss_mib"] > 0 and r["added_rss_mib"] >= 0
         assert r["peak_rss_mib"] >= r["baseline_rss_mib"]
         assert r["dcr_median"] >= 0 and r["dcr_holdout_median"] > 0

@@ -23,9 +23,10 @@ MEMORY_NOTE = (
     "what fitting and sampling added to the peak before fit (libraries imported, data loaded)"
 )
 TIME_NOTE = (
-    "fit s: wall time of fit, compilation included; rows/s: sampling speed, rows over the wall "
-    "time of a second sample of as many rows as the training set (the first, with compilation, "
-    "is sample_s in the JSON)"
+    "fit s: wall time of fit, compilation included; rows/s: sampling speed, warm: 10,000 rows "
+    "(or the training set's size, if larger) over the wall time of a second call of that size "
+    "(the first call, of as many rows as the training set and with compilation, is sample_s in "
+    "the JSON)"
 )
 METRICS_NOTE = (
     "fidelity: synthgen.evaluate's score (1 = identical marginals and pairs); detection AUC: "
