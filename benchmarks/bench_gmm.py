@@ -1,6 +1,8 @@
 """Gaussian mixtures: synthgen against scikit-learn's GaussianMixture, in the same run.
 
 scikit-learn is timed with its BLAS at default threads and at one thread; the faster counts.
+"cold" is a first call (it includes XLA compilation); "warm" and scikit-learn are best of a
+few calls.
 
 1. BIC sweep on digits (1797 x 64), full covariance, 2..19 components, n_init=1,
    tol=1e-3, max_iter=100, reg_covar=1e-6 on both sides: wall time, and BIC per count.
@@ -23,20 +25,25 @@ import numpy as np
 from _machine import write_result
 
 
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
+def timed(fn, repeat=1):
+    """Best wall time of ``repeat`` calls, and the last call's output."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
 
 
-def timed_sklearn(fn):
-    """scikit-learn timed twice: BLAS with its default threads, and limited to one thread
-    (much faster on a busy machine).  Returns the faster time, its output, and both times."""
+def timed_sklearn(fn, repeat=3):
+    """scikit-learn with its BLAS at default threads and limited to one thread (much faster
+    on a shared machine), best of ``repeat`` each.  Returns the faster time, an output, and
+    both times."""
     from threadpoolctl import threadpool_limits
 
-    t_default, _ = timed(fn)
+    t_default, _ = timed(fn, repeat)
     with threadpool_limits(limits=1):
-        t_one, out = timed(fn)
+        t_one, out = timed(fn, repeat)
     return min(t_default, t_one), out, {"default_threads_s": t_default, "one_thread_s": t_one}
 
 
@@ -55,9 +62,9 @@ def digits_sweep(counts, seed=0):
         return fit_gmm_counts(jax.random.PRNGKey(key), X, counts=counts, **{**settings, **extra})
 
     cold, fits = timed(lambda: ours(seed))
-    warm, fits_warm = timed(lambda: ours(seed + 1))
+    warm, fits_warm = timed(lambda: ours(seed + 1), repeat=3)
     ours(seed + 2, n_init=3)  # compile the larger pool once
-    warm3, fits3 = timed(lambda: ours(seed + 3, n_init=3))
+    warm3, fits3 = timed(lambda: ours(seed + 3, n_init=3), repeat=2)
 
     def theirs():
         out = {}
@@ -66,7 +73,7 @@ def digits_sweep(counts, seed=0):
             out[k] = (gm.bic(X), gm.n_iter_, gm.converged_)
         return out
 
-    sk_time, sk, sk_both = timed_sklearn(theirs)
+    sk_time, sk, sk_both = timed_sklearn(theirs, repeat=2)
     rows = []
     for k in counts:
         ours_bic = fits[k][1]["bic"]
@@ -93,12 +100,12 @@ def blobs_fit_and_sample(n_rows, n_sample, seed=0):
     load = os.getloadavg()[0]
     gen = synthgen.make("gmm", n_components=10)
     cold_fit, _ = timed(lambda: gen.fit(X, seed=seed))
-    warm_fit, _ = timed(lambda: gen.fit(X, seed=seed + 1))
+    warm_fit, _ = timed(lambda: gen.fit(X, seed=seed + 1), repeat=3)
     cold_sample, _ = timed(lambda: gen.sample(n_sample, seed=1))
-    warm_sample, S = timed(lambda: gen.sample(n_sample, seed=2))
+    warm_sample, S = timed(lambda: gen.sample(n_sample, seed=2), repeat=5)
     sk = GaussianMixture(10, random_state=seed)
     sk_fit, _, sk_fit_both = timed_sklearn(lambda: sk.fit(X))
-    sk_sample, _, sk_sample_both = timed_sklearn(lambda: sk.sample(n_sample))
+    sk_sample, _, sk_sample_both = timed_sklearn(lambda: sk.sample(n_sample), repeat=5)
     return {"load_before": load, "n_rows": n_rows, "n_sample": n_sample,
             "fit": {"sklearn_s": sk_fit, "sklearn_runs": sk_fit_both,
                     "synthgen_cold_s": cold_fit, "synthgen_warm_s": warm_fit,
@@ -131,7 +138,7 @@ def pca_gmm_digits(n_components=10, n_sample=10_000, seed=0):
         return pca, gm, pca.inverse_transform(gm.sample(n_sample)[0])
 
     cold, (gen, _) = timed(lambda: ours(seed))
-    warm, _ = timed(lambda: ours(seed + 1))
+    warm, _ = timed(lambda: ours(seed + 1), repeat=3)
     sk_time, (pca, gm, _), sk_both = timed_sklearn(theirs)
     return {"load_before": load, "pca_components": gen.pca_components_, "sklearn_pca_components": pca.n_components_,
             "sklearn_s": sk_time, "sklearn_runs": sk_both, "synthgen_cold_s": cold, "synthgen_warm_s": warm,
