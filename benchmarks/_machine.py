@@ -12,6 +12,16 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def best_of(fn, repeat: int = 3):
+    """``(fastest wall time of repeat calls, the last result)``."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
 def machine_info() -> dict:
     versions = {}
     for pkg in ("synthgen", "jax", "jaxlib", "flax", "optax", "numpy", "scipy", "pandas",

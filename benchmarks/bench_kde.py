@@ -16,16 +16,11 @@ import time
 
 import numpy as np
 
-from _machine import write_result
+from _machine import best_of as _best_of, write_result
 
 
 def best_of(fn, repeat=7):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+    return _best_of(fn, repeat)
 
 
 def peak_rss_mb() -> float:

@@ -12,18 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _machine import write_result
+from _machine import best_of, write_result
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def bench_search(quick: bool) -> dict:

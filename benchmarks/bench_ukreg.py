@@ -18,18 +18,9 @@ from collections import Counter
 import numpy as np
 from scipy import stats
 
-from _machine import write_result
+from _machine import best_of, write_result
 
 ON = "2026-11-22"
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def python_generate(n: int, seed: int) -> list[str]:
