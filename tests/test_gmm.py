@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
@@ -333,3 +334,59 @@ def test_bic_range_is_clipped_to_the_rows():
     X = np.random.default_rng(0).normal(size=(4, 2))
     gen = synthgen.make("gmm", n_components_range=(1, 20), covariance_type="spherical").fit(X)
     assert sorted(gen.bic_curve_) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_a_component_with_no_rows_stays_finite_as_in_scikit_learn(iris, kind):
+    """Hard labels that leave a component empty: scikit-learn gives it weight ~0, mean 0 and
+    covariance reg_covar * I, and goes on; so must the EM here (it used to return NaN)."""
+    labels = np.arange(len(iris)) % 2  # three components, the third gets no row
+    res = _run_pool(iris, [labels], (3,), kind)
+    assert all(np.isfinite(np.asarray(a)).all() for a in res.params)
+    w, m, p = _start_from_labels(iris, labels, 3, kind, 1e-6)
+    ref = GaussianMixture(3, covariance_type=kind, weights_init=w, means_init=m,
+                          precisions_init=p, tol=1e-3, max_iter=100).fit(iris)
+    np.testing.assert_allclose(res.score[0], ref.score(iris), rtol=2e-4, atol=2e-4)
+
+
+@pytest.fixture(scope="module")
+def adult_matrix():
+    """3,200 Adult rows through the TableVectoriser: ~100 one-hot and flag columns, most of
+    them constant within any one cluster."""
+    from synthgen import datasets
+    from synthgen.vectorisers import TableVectoriser
+
+    frame = datasets.load("adult").sample(3200, random_state=2)
+    return TableVectoriser().fit_transform(frame)
+
+
+@pytest.mark.parametrize("k", (5, 10))
+def test_full_covariance_em_on_one_hot_data_stays_finite(adult_matrix, k):
+    """One-hot groups sum to 1 and are constant within clusters, so every component's scatter
+    is singular: float32 EM must neither diverge nor stop with NaN parameters (with key 2 both
+    counts ended in NaN before the scatter was accumulated about each chunk's mean), and it
+    reaches optima as good as scikit-learn's float64 EM from its own starts."""
+    ours = []
+    for seed in (0, 1, 2):
+        params, info = fit_gmm(jax.random.PRNGKey(seed), adult_matrix, n_components=k)
+        assert all(np.isfinite(np.asarray(a)).all() for a in params), seed
+        assert info["converged"] and np.isfinite(info["score"]), seed
+        assert np.isfinite(np.asarray(log_prob_gmm(params, adult_matrix))).all()
+        assert np.isfinite(np.asarray(sample_gmm(jax.random.PRNGKey(3), params, 100))).all()
+        ours.append(info["score"])
+    theirs = [GaussianMixture(k, random_state=s).fit(adult_matrix).score(adult_matrix) for s in (0, 1, 2)]
+    assert np.mean(ours) >= np.mean(theirs) - 0.02 * abs(np.mean(theirs)), (ours, theirs)
+
+
+def test_kmeans_start_uses_every_cluster_on_duplicated_rows():
+    """Many equal rows (6 distinct points, 100 copies each): k-means++ must not pick a copy of a
+    centre it has, and Lloyd must not leave a cluster empty, so all 6 labels are used."""
+    from synthgen.generators._kmeans import kmeans_labels
+
+    points = np.random.default_rng(0).integers(0, 2, size=(6, 12)).astype(np.float32)
+    points[:, 0] = np.arange(6)  # all distinct
+    X = np.repeat(points, 100, axis=0)
+    keys = jax.random.split(jax.random.PRNGKey(0), 20)
+    labels, _ = kmeans_labels(keys, jnp.asarray(X), jnp.full(20, 6, jnp.int32), k_max=6)
+    for lb in np.asarray(labels):
+        assert len(np.unique(lb)) == 6

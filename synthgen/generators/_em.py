@@ -95,23 +95,39 @@ def _segment_logsumexp(logp, seg, onehot):
 
 class _Stats(NamedTuple):
     ll: jax.Array  # (C,) summed log-likelihood
-    n: jax.Array  # (M,)
-    sx: jax.Array  # (M, d)
-    syy: jax.Array  # (M, d, d) or (M, d)
+    n: jax.Array  # (M,) summed responsibilities
+    sx: jax.Array  # (M, d) weighted sums of the rows
+    ym: jax.Array  # (M, d) weighted mean of the whitened rows
+    m2: jax.Array  # (M, d, d) or (M, d) weighted scatter of the whitened rows about ``ym``
 
 
 def _zero_stats(n_cand, M, d, full, dtype):
-    syy = jnp.zeros((M, d, d) if full else (M, d), dtype)
-    return _Stats(jnp.zeros(n_cand, dtype), jnp.zeros(M, dtype), jnp.zeros((M, d), dtype), syy)
+    m2 = jnp.zeros((M, d, d) if full else (M, d), dtype)
+    return _Stats(jnp.zeros(n_cand, dtype), jnp.zeros(M, dtype), jnp.zeros((M, d), dtype),
+                  jnp.zeros((M, d), dtype), m2)
 
 
 def _accumulate(stats, Xc, r, y, lse):
-    sx = stats.sx + r.T @ Xc
-    if stats.syy.ndim == 3:
-        syy = stats.syy + jnp.einsum("mc,mcd,mce->mde", r.T, y, y)
+    """Add one chunk to the statistics.
+
+    The scatter is taken about the chunk's own weighted mean and the chunks are merged by
+    the pairwise update of Chan, Golub and LeVeque, so no large mean is ever subtracted
+    from a sum of squares: in float32 that cancellation left indefinite covariances on
+    data whose columns are constant within a component (one-hot groups).
+    """
+    nb = r.sum(axis=0)  # (M,)
+    yb = jnp.einsum("cm,mcd->md", r, y) / jnp.where(nb > 0, nb, 1.0)[:, None]
+    yc = y - yb[:, None, :]
+    n = stats.n + nb
+    frac = nb / jnp.where(n > 0, n, 1.0)
+    delta = yb - stats.ym
+    w = stats.n * frac  # n_a n_b / (n_a + n_b)
+    if stats.m2.ndim == 3:
+        m2 = (stats.m2 + jnp.einsum("mc,mcd,mce->mde", r.T, yc, yc)
+              + w[:, None, None] * delta[:, :, None] * delta[:, None, :])
     else:
-        syy = stats.syy + jnp.einsum("mc,mcd->md", r.T, y * y)
-    return _Stats(stats.ll + lse, stats.n + r.sum(axis=0), sx, syy)
+        m2 = stats.m2 + jnp.einsum("mc,mcd->md", r.T, yc * yc) + w[:, None] * delta * delta
+    return _Stats(stats.ll + lse, n, stats.sx + r.T @ Xc, stats.ym + delta * frac[:, None], m2)
 
 
 def _scan_stats(Xs, ws, params, seg, onehot, resp_fn=None, use_given=False, need_stats=True):
@@ -156,7 +172,9 @@ def _robust_cholesky(A):
         eye = jnp.eye(d, dtype=A.dtype)
         L2 = jnp.linalg.cholesky(A + _JITTER * scale * eye)
         still = ~jnp.all(jnp.isfinite(L2), axis=(-2, -1))[:, None, None]
-        diag = jnp.sqrt(jnp.maximum(jnp.diagonal(A, axis1=-2, axis2=-1), jnp.finfo(A.dtype).tiny))
+        diag = jnp.diagonal(A, axis1=-2, axis2=-1)
+        floor = _JITTER * jnp.mean(jnp.abs(diag), axis=-1, keepdims=True) + jnp.finfo(A.dtype).tiny
+        diag = jnp.sqrt(jnp.maximum(diag, floor))
         L2 = jnp.where(still, diag[..., None] * eye, L2)
         return jnp.where(bad[:, None, None], L2, L)
 
@@ -207,8 +225,7 @@ def _m_step(stats, old, seg, onehot, kind, reg):
     d = means.shape[1]
     P = old.prec
     if P.ndim == 3:
-        ybar = jnp.einsum("md,mde->me", means - old.means, P)
-        G = stats.syy / nk[:, None, None] - ybar[:, :, None] * ybar[:, None, :]
+        G = stats.m2 / nk[:, None, None]
         if kind == "tied":
             tot = nk @ onehot
             G = ((nk[:, None, None] * G).reshape(len(seg), -1).T @ onehot / tot).T
@@ -218,8 +235,7 @@ def _m_step(stats, old, seg, onehot, kind, reg):
         L = _robust_cholesky(G)
         prec = times_inv_t(P, L)
     else:
-        ybar = (means - old.means) * P
-        g = jnp.maximum(stats.syy / nk[:, None] - ybar * ybar, 0.0)
+        g = jnp.maximum(stats.m2 / nk[:, None], 0.0)
         if kind == "spherical":
             g = jnp.mean(g, axis=1, keepdims=True)
         prec = P / jnp.sqrt(g + reg * P * P)

@@ -21,10 +21,22 @@ KMEANS_TOL = 1e-4
 KMEANS_MAX_ITER = 100
 
 
+#: squared distances below this fraction of ``|x|^2 + |c|^2`` are float32 rounding: taken as 0
+_DUPLICATE_REL = 1e-5
+
+
 def _sq_dist(X, x_sq, C):
-    """Squared distances between rows of ``X`` (with squared norms ``x_sq``) and rows of ``C``."""
+    """Squared distances between rows of ``X`` (with squared norms ``x_sq``) and rows of ``C``.
+
+    By ``|x|^2 - 2 x.c + |c|^2``; what is left of that after rounding is set to 0, so a
+    row equal to a centre is at distance 0 (k-means++ must never pick a duplicate of a
+    centre it already has: data with many equal rows, such as one-hot tables, would
+    otherwise get two equal centres and an empty cluster).
+    """
     c_sq = jnp.sum(C * C, axis=-1)
-    return jnp.maximum(x_sq[:, None] - 2.0 * X @ C.T + c_sq[None, :], 0.0)
+    norms = x_sq[:, None] + c_sq[None, :]
+    d2 = norms - 2.0 * X @ C.T
+    return jnp.where(d2 > _DUPLICATE_REL * norms, d2, 0.0)
 
 
 def _plusplus(key, X, x_sq, k, k_max: int, n_trials: int):
@@ -57,21 +69,37 @@ def _plusplus(key, X, x_sq, k, k_max: int, n_trials: int):
 
 
 def _assign(X, x_sq, centres, mask):
+    return _assign_dist(X, x_sq, centres, mask)[0]
+
+
+def _assign_dist(X, x_sq, centres, mask):
+    """Label of the closest centre of each row, and the squared distance to it."""
     d2 = _sq_dist(X, x_sq, centres)
     d2 = jnp.where(mask[None, :], d2, jnp.inf)
-    return jnp.argmin(d2, axis=1)
+    labels = jnp.argmin(d2, axis=1)
+    return labels, jnp.take_along_axis(d2, labels[:, None], axis=1)[:, 0]
 
 
 def _lloyd(X, x_sq, centres, mask, tol, max_iter: int):
-    """Lloyd iterations until the centres move less than ``tol`` (squared, summed) or ``max_iter``."""
+    """Lloyd iterations until the centres move less than ``tol`` (squared, summed) or ``max_iter``.
+
+    A cluster left empty is moved onto one of the rows farthest from their own centre
+    (the j-th empty cluster onto the j-th farthest row), as scikit-learn's ``KMeans`` does,
+    so a fit never keeps fewer clusters than it was asked for while rows differ.
+    """
     k_max = centres.shape[0]
 
     def update(c):
-        labels = _assign(X, x_sq, c, mask)
+        labels, dist = _assign_dist(X, x_sq, c, mask)
         onehot = jax.nn.one_hot(labels, k_max, dtype=X.dtype)
         counts = onehot.sum(axis=0)
         sums = onehot.T @ X
         new = jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1.0)[:, None], c)
+        empty = (counts == 0) & mask
+        far_dist, far = lax.top_k(dist, min(k_max, X.shape[0]))
+        rank = jnp.clip(jnp.cumsum(empty) - 1, 0, far.shape[0] - 1)
+        move = empty & (far_dist[rank] > 0)
+        new = jnp.where(move[:, None], X[far[rank]], new)
         return jnp.where(mask[:, None], new, c)
 
     def cond(state):
