@@ -193,23 +193,22 @@ class Generator:
 
     def _rows(self, key, start: int, stop: int) -> np.ndarray:
         """Rows ``[start, stop)`` of the endless stream of rows for ``key``."""
-        from .random import block_keys
-
         first, last = blocks_for_rows(start, stop)
         parts = []
         b = first
         while b < last:
             group = min(_MAX_BLOCKS_PER_CALL, 1 << (last - b).bit_length() - 1)
-            keys = block_keys(key, b, group)
-            parts.append(np.asarray(self._sample_blocks(keys)).reshape(group * BLOCK_ROWS, -1))
+            rows = self._sample_block_range(key, b, group)
+            parts.append(np.asarray(rows).reshape(group * BLOCK_ROWS, -1))
             b += group
         rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
         offset = first * BLOCK_ROWS
         return rows[start - offset: stop - offset]
 
-    def _sample_blocks(self, keys):
-        fn = self._jitted("_blocks", lambda: _vmapped_sampler(self._sampler()))
-        return fn(keys, self.params_)
+    def _sample_block_range(self, key, first_block: int, n_blocks: int):
+        """Rows of blocks ``first_block .. first_block + n_blocks - 1``, block ``b`` drawn with
+        ``fold_in(key, b)``, in one jitted call: ``(n_blocks, BLOCK_ROWS, d)``."""
+        return _block_range_sampler(self._sampler())(key, first_block, self.params_, n_blocks)
 
     # -- scoring --------------------------------------------------------------------------------
     def score_samples(self, data) -> np.ndarray:
@@ -375,14 +374,20 @@ def _jit(fn):
 
 
 @functools.lru_cache(maxsize=64)
-def _vmapped_sampler(sample_fn):
-    """The jitted block sampler of ``sample_fn``; one per function, shared by every instance."""
+def _block_range_sampler(sample_fn):
+    """The jitted block sampler of ``sample_fn``; one per function, shared by every instance.
+
+    The block keys are made inside the call (outside ``jit`` they cost more than the rows).
+    """
     import jax
 
-    def blocks(keys, params):
+    from .random import block_keys
+
+    def run(key, first_block, params, n_blocks):
+        keys = block_keys(key, first_block, n_blocks)
         return jax.vmap(lambda k: sample_fn(k, params, BLOCK_ROWS))(keys)
 
-    return jax.jit(blocks)
+    return jax.jit(run, static_argnums=3)
 
 
 def _same(a, b) -> bool:

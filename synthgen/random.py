@@ -64,7 +64,7 @@ def block_keys(key, first_block: int, n_blocks: int):
     import jax
     import jax.numpy as jnp
 
-    idx = jnp.arange(first_block, first_block + n_blocks, dtype=jnp.uint32)
+    idx = jnp.asarray(first_block, jnp.uint32) + jnp.arange(n_blocks, dtype=jnp.uint32)
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
 
 

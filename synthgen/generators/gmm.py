@@ -26,6 +26,7 @@ from jax.scipy.special import logsumexp
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
 from ..errors import InvalidDataError, InvalidParameterError
+from ._draws import standard_normal, uniform
 from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
 from ._kmeans import kmeans_labels
 
@@ -82,26 +83,8 @@ def sample_gmm(key, params: GMMParams, n: int):
 def pick_components(key, log_weights, n: int):
     """``n`` component indices drawn with probabilities ``exp(log_weights)`` (inverse CDF)."""
     cdf = jnp.cumsum(jnp.exp(log_weights - jnp.max(log_weights)))
-    u = jax.random.uniform(key, (n,), dtype=cdf.dtype) * cdf[-1]
+    u = uniform(key, (n,), cdf.dtype) * cdf[-1]
     return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), log_weights.shape[0] - 1)
-
-
-def standard_normal(key, shape, dtype=jnp.float32):
-    """Standard normal draws by the Box-Muller transform of raw random bits.
-
-    One 32-bit word per draw, and cheaper on CPU than the inverse error function
-    behind ``jax.random.normal``.
-    """
-    size = math.prod(shape)
-    half = (size + 1) // 2
-    bits = jax.random.bits(key, (2, half), dtype=jnp.uint32)
-    mant = (bits >> 9) | jnp.uint32(0x3F800000)  # floats in [1, 2)
-    u1 = 2.0 - lax.bitcast_convert_type(mant[0], jnp.float32)  # (0, 1]
-    u2 = lax.bitcast_convert_type(mant[1], jnp.float32) - 1.0  # [0, 1)
-    r = jnp.sqrt(-2.0 * jnp.log(u1))
-    theta = (2.0 * math.pi) * u2
-    z = jnp.concatenate([r * jnp.cos(theta), r * jnp.sin(theta)])[:size]
-    return z.reshape(shape).astype(dtype)
 
 
 def _sample_full(z, comp, means, L):

@@ -32,11 +32,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend.random import threefry_2x32
 
 from .._params import Check, Float, Int, Optional, Param
 from ..base import Generator
 from ..errors import InvalidParameterError
+from ._draws import standard_normal
 
 LOG_2PI = math.log(2.0 * math.pi)
 QUERY_BLOCK = 256
@@ -211,30 +211,12 @@ def log_prob_kde(params: KDEParams, X, *, query_block: int = QUERY_BLOCK,
     return lse - _log_norm(jnp.asarray(train.shape[0], train.dtype), train.shape[1], h)
 
 
-def _standard_normal(key, shape, dtype=jnp.float32):
-    """Standard normal draws from Threefry-2x32 counter bits (one 32-bit word per draw).
-
-    The inverse-CDF transform is the one ``jax.random.normal`` uses; drawing the words with
-    ``threefry_2x32`` directly gives each hash's two output words to two draws.
-    """
-    size = math.prod(shape)
-    if size >= 2**32:
-        return jax.random.normal(key, shape, dtype)
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    bits = threefry_2x32(key, jnp.arange(size, dtype=jnp.uint32))
-    unit = jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
-    lo = np.nextafter(np.float32(-1.0), np.float32(0.0))
-    u = jnp.maximum(lo, unit * (1.0 - lo) + lo)
-    return (np.float32(math.sqrt(2.0)) * jax.lax.erf_inv(u)).reshape(shape).astype(dtype)
-
-
 def sample_kde(key, params: KDEParams, n: int):
     """``n`` exact draws: training rows picked uniformly, plus ``N(0, h^2 I)`` noise."""
     k_rows, k_noise = jax.random.split(key)
     train = params.train
     idx = jax.random.randint(k_rows, (n,), 0, train.shape[0])
-    z = _standard_normal(k_noise, (n, train.shape[1]), train.dtype)
+    z = standard_normal(k_noise, (n, train.shape[1]), train.dtype)
     return train[idx] + params.bandwidth * z
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .._params import AnyOf, Bool, Check, Choice, Float, Int, Optional, Param
 from ..base import Generator
 from ..errors import InvalidDataError, ModelFileError
-from ..random import BLOCK_ROWS
+from ..random import BLOCK_ROWS, block_keys
 from . import _vae_nets as nets
 from ._vae_train import train
 
@@ -70,9 +70,10 @@ _encode = jax.jit(nets.encode_rows, static_argnames=("arch",))
 _decode = jax.jit(nets.decode_rows, static_argnames=("arch", "mode"))
 
 
-@partial(jax.jit, static_argnames=("arch", "mode"))
-def _sample_blocks(keys, params, *, arch: nets.Arch, mode: str):
-    """Rows of several blocks at once, one key per block of BLOCK_ROWS rows."""
+@partial(jax.jit, static_argnames=("n_blocks", "arch", "mode"))
+def _sample_block_range(key, first_block, params, *, n_blocks: int, arch: nets.Arch, mode: str):
+    """Rows of blocks ``first_block ..`` at once, block ``b`` drawn with ``fold_in(key, b)``."""
+    keys = block_keys(key, first_block, n_blocks)
     return jax.vmap(lambda k: nets.sample_rows(k, params, BLOCK_ROWS, arch=arch, mode=mode))(keys)
 
 
@@ -149,8 +150,9 @@ class VAEGenerator(Generator):
     def _sampler(self):
         return partial(nets.sample_rows, arch=self.arch_, mode=self._mode())
 
-    def _sample_blocks(self, keys):
-        return _sample_blocks(keys, self.params_, arch=self.arch_, mode=self._mode())
+    def _sample_block_range(self, key, first_block: int, n_blocks: int):
+        return _sample_block_range(key, first_block, self.params_, n_blocks=n_blocks, arch=self.arch_,
+                                   mode=self._mode())
 
     # -- scoring --------------------------------------------------------------------------------
     def score_samples(self, data, *, n_importance: int | None = None) -> np.ndarray:

@@ -1,0 +1,56 @@
+"""Uniform and standard normal draws for the samplers, from Threefry-2x32 counter bits.
+
+``jax.random`` draws the same numbers more slowly on CPU when the sampler runs under
+``vmap`` over block keys (as every generator's sampler does).  Here the counters
+``0 .. n-1`` are hashed directly (Threefry pairs counter ``i`` with counter ``i + n/2``
+and gives two words), so one 32-bit word makes one draw; a normal is the inverse CDF of
+a uniform (the transform ``jax.random.normal`` uses).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.extend.random import threefry_2x32
+
+#: the largest number of words drawn from 32-bit counters (beyond: ``jax.random``)
+_MAX_WORDS = 2**32
+_LO = np.nextafter(np.float32(-1.0), np.float32(0.0))
+_SQRT2 = np.float32(math.sqrt(2.0))
+
+
+def _raw_key(key):
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(key)
+    return key
+
+
+def random_words(key, n: int):
+    """``n`` uniformly random ``uint32`` words (``n`` static)."""
+    return threefry_2x32(_raw_key(key), jnp.arange(n, dtype=jnp.uint32))
+
+
+def _unit(words):
+    """Floats in ``[0, 1)`` from the top 23 bits of each word."""
+    return lax.bitcast_convert_type((words >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+
+
+def uniform(key, shape, dtype=jnp.float32):
+    """Uniform draws in ``[0, 1)``."""
+    size = math.prod(shape)
+    if size >= _MAX_WORDS:
+        return jax.random.uniform(key, shape, dtype)
+    return _unit(random_words(key, size)).reshape(shape).astype(dtype)
+
+
+def standard_normal(key, shape, dtype=jnp.float32):
+    """Standard normal draws: ``sqrt(2) erfinv(2u - 1)`` of a uniform ``u`` in ``(0, 1)``."""
+    size = math.prod(shape)
+    if size >= _MAX_WORDS:
+        return jax.random.normal(key, shape, dtype)
+    u = jnp.maximum(_LO, _unit(random_words(key, size)) * (1.0 - _LO) + _LO)
+    return (_SQRT2 * lax.erf_inv(u)).reshape(shape).astype(dtype)
