@@ -194,16 +194,21 @@ class Generator:
     def _rows(self, key, start: int, stop: int) -> np.ndarray:
         """Rows ``[start, stop)`` of the endless stream of rows for ``key``."""
         first, last = blocks_for_rows(start, stop)
-        parts = []
+        out = None
         b = first
         while b < last:
             group = min(_MAX_BLOCKS_PER_CALL, 1 << (last - b).bit_length() - 1)
-            rows = self._sample_block_range(key, b, group)
-            parts.append(np.asarray(rows).reshape(group * BLOCK_ROWS, -1))
+            rows = np.asarray(self._sample_block_range(key, b, group))
+            rows = rows.reshape(group * BLOCK_ROWS, rows.shape[-1])
+            # the part of [start, stop) that these blocks hold, copied once into the output
+            lo, hi = max(start, b * BLOCK_ROWS), min(stop, (b + group) * BLOCK_ROWS)
+            if out is None:
+                if lo == start and hi == stop:
+                    return rows[lo - b * BLOCK_ROWS: hi - b * BLOCK_ROWS]
+                out = np.empty((stop - start, rows.shape[1]), rows.dtype)
+            out[lo - start: hi - start] = rows[lo - b * BLOCK_ROWS: hi - b * BLOCK_ROWS]
             b += group
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        offset = first * BLOCK_ROWS
-        return rows[start - offset: stop - offset]
+        return out
 
     def _sample_block_range(self, key, first_block: int, n_blocks: int):
         """Rows of blocks ``first_block .. first_block + n_blocks - 1``, block ``b`` drawn with

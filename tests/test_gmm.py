@@ -270,6 +270,107 @@ def test_more_starts_never_lower_the_best_bound(blobs):
         assert three[k][1]["lower_bound"] >= one[k][1]["lower_bound"] - 1e-6
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Refinement of a search over counts: restarts from the neighbouring counts' fits
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_refined():
+    """Digits, full covariance, 2..8 components: no refinement and two rounds, same key."""
+    X = load_digits().data
+    settings = dict(counts=tuple(range(2, 9)), covariance_type="full", tol=1e-3, max_iter=100, reg_covar=1e-6)
+    key = jax.random.PRNGKey(3)
+    return X, fit_gmm_counts(key, X, **settings), fit_gmm_counts(key, X, refine_rounds=2, **settings)
+
+
+def test_refinement_only_ever_raises_the_bound(digits_refined):
+    _, base, refined = digits_refined
+    gains = [refined[k][1]["lower_bound"] - base[k][1]["lower_bound"] for k in base]
+    assert min(gains) >= 0.0
+    # on digits the k-means starts alone are far from the best mixtures found from neighbours
+    assert sum(g > 1.0 for g in gains) >= 3
+
+
+def test_refined_search_is_no_worse_than_scikit_learn_at_any_count(digits_refined):
+    from threadpoolctl import threadpool_limits
+
+    X, _, refined = digits_refined
+    with threadpool_limits(limits=1):
+        for k, (params, info) in refined.items():
+            ref = GaussianMixture(k, covariance_type="full", tol=1e-3, max_iter=100, reg_covar=1e-6,
+                                  random_state=0).fit(X)
+            assert info["bic"] <= ref.bic(X) + 0.01 * abs(ref.bic(X)), k
+            # the reported BIC is the BIC of the returned parameters
+            ours = GaussianMixture(k, covariance_type="full")
+            ours.weights_ = np.exp(np.asarray(params.log_weights, np.float64))
+            ours.means_ = np.asarray(params.means, np.float64)
+            ours.precisions_cholesky_ = np.asarray(params.prec_chol, np.float64)
+            ours.covariances_ = np.linalg.inv(ours.precisions_cholesky_ @ np.swapaxes(ours.precisions_cholesky_, 1, 2))
+            np.testing.assert_allclose(ours.bic(X), info["bic"], rtol=1e-4)
+
+
+def test_split_restart_gives_the_worst_explained_rows_a_new_component(blobs):
+    from synthgen.generators.gmm import _neighbour_labels
+
+    X = (blobs - blobs.mean(axis=0)).astype(np.float32)
+    Xs, _ = _em.pad_rows(X, len(X))
+    res = fit_gmm_counts(jax.random.PRNGKey(0), blobs, counts=(2, 3), covariance_type="full")
+    pool = _pool_result(res, (2, 3), blobs.mean(axis=0))
+    has, labels = _neighbour_labels(pool, X, Xs, (2, 3), 1, "full", 1e-6, -1)
+    assert has.tolist() == [True, True]
+    # count 3 from the 2-component fit: n // 3 rows, those of lowest likelihood, are the new one
+    params2 = res[2][0]
+    shifted = res[2][0]._replace(means=params2.means - blobs.mean(axis=0).astype(np.float32))
+    ll = np.asarray(log_prob_gmm(shifted, jnp.asarray(X)))
+    new = labels[1] == 2
+    assert new.sum() == len(X) // 3
+    assert ll[new].max() <= ll[~new].min() + 1e-4
+    # the other rows keep their most likely component of the 2-component fit
+    logp, _ = _em.component_log_prob(jnp.asarray(X), shifted.means, shifted.prec_chol,
+                                     _em.log_det_prec(shifted.prec_chol, 3), shifted.log_weights)
+    np.testing.assert_array_equal(labels[1][~new], np.asarray(logp).argmax(axis=1)[~new])
+    # count 2 has no fitted predecessor: split off the rows farthest from one Gaussian
+    assert (labels[0] == 1).sum() == len(X) // 2
+
+
+def test_merge_restart_drops_the_lightest_component(blobs):
+    from synthgen.generators.gmm import _neighbour_labels
+
+    X = (blobs - blobs.mean(axis=0)).astype(np.float32)
+    Xs, _ = _em.pad_rows(X, len(X))
+    res = fit_gmm_counts(jax.random.PRNGKey(0), blobs, counts=(3, 4), covariance_type="full")
+    pool = _pool_result(res, (3, 4), blobs.mean(axis=0))
+    has, labels = _neighbour_labels(pool, X, Xs, (3, 4), 1, "full", 1e-6, 1)
+    assert has.tolist() == [True, False]
+    p4 = res[4][0]
+    shifted = p4._replace(means=p4.means - blobs.mean(axis=0).astype(np.float32))
+    logp, _ = _em.component_log_prob(jnp.asarray(X), shifted.means, shifted.prec_chol,
+                                     _em.log_det_prec(shifted.prec_chol, 3), shifted.log_weights)
+    logp = np.array(logp)
+    drop = int(np.argmin(np.asarray(p4.log_weights)))
+    logp[:, drop] = -np.inf
+    expect = logp.argmax(axis=1)
+    np.testing.assert_array_equal(labels[0], expect - (expect > drop))
+    assert set(np.unique(labels[0])) <= {0, 1, 2}
+
+
+def _pool_result(fits, counts, shift):
+    """The flat pool result that ``fit_gmm_counts`` works on, rebuilt from its public output."""
+    params = [fits[k][0] for k in counts]
+    cat = lambda f: np.concatenate([np.asarray(f(p)) for p in params])  # noqa: E731
+    pool = _em.PoolParams(cat(lambda p: p.means - shift.astype(np.float32)), cat(lambda p: p.prec_chol),
+                          cat(lambda p: _em.log_det_prec(p.prec_chol, p.means.shape[1])),
+                          cat(lambda p: p.log_weights))
+    lb = np.array([fits[k][1]["lower_bound"] for k in counts])
+    return _em.PoolResult(pool, lb, lb * 0, lb > 0, lb)
+
+
+def test_refine_rounds_must_not_be_negative(blobs):
+    with pytest.raises(InvalidParameterError, match="refine_rounds must be a non-negative int; got -1"):
+        fit_gmm_counts(jax.random.PRNGKey(0), blobs, counts=(1, 2), refine_rounds=-1)
+
 def test_non_convergence_warns(blobs):
     gen = synthgen.make("gmm", n_components_range=(1, 3), max_iter=2, tol=0.0)
     with pytest.warns(ConvergenceWarning, match=r"did not converge within max_iter=2 for n_components=1, 2, 3 "):
@@ -319,6 +420,8 @@ def test_save_and_load_keep_the_search(blobs, tmp_path):
         ({"tol": "small"}, "tol must be a non-negative number; got 'small'"),
         ({"max_iter": 0}, "max_iter must be a positive int; got 0"),
         ({"n_init": 0}, "n_init must be a positive int; got 0"),
+        ({"refine_rounds": -1}, "refine_rounds must be a non-negative int; got -1"),
+        ({"refine_rounds": 1.5}, "refine_rounds must be a non-negative int; got 1.5"),
         ({"n_components": 500}, "n_components must be at most the number of training rows (150); got 500"),
         ({"n_components_range": (200, 300)}, "n_components_range must start at most at the number of training rows"),
     ],

@@ -54,3 +54,17 @@ def standard_normal(key, shape, dtype=jnp.float32):
         return jax.random.normal(key, shape, dtype)
     u = jnp.maximum(_LO, _unit(random_words(key, size)) * (1.0 - _LO) + _LO)
     return (_SQRT2 * lax.erf_inv(u)).reshape(shape).astype(dtype)
+
+
+def standard_normal_rows(key, n: int, d: int, dtype, unbatched):
+    """``(n, d)`` standard normal draws, the same numbers as ``standard_normal(key, (n, d))``.
+
+    The samplers run under ``vmap`` over block keys; there XLA fuses the reshape to
+    ``(n, d)`` into the computation of the draws, and with a narrow ``d`` that loop runs
+    several times slower than the flat one (1,000,000 x 10 draws: about 75 ms instead of
+    15 ms on a 2-core CPU).  Computing them inside a conditional keeps the flat array a
+    buffer of its own.  ``unbatched``: any scalar that is not batched under the caller's
+    ``vmap`` (a model parameter); both branches are the same, so its value does not matter.
+    """
+    draw = lambda: standard_normal(key, (n * d,), dtype)  # noqa: E731
+    return lax.cond(jnp.isfinite(unbatched), draw, draw).reshape(n, d)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from .._params import Choice, Float, Param
 from ..base import Generator
-from ._draws import standard_normal
+from ._draws import standard_normal_rows
 from ._linalg import mvn_log_prob_chol, mvn_log_prob_diag
 
 
@@ -30,7 +30,7 @@ def fit_gaussian(X, *, covariance_type: str = "full", reg_covar: float = 1e-6) -
 
 
 def sample_gaussian(key, params: GaussianParams, n: int):
-    z = standard_normal(key, (n, params.mean.shape[0]), params.mean.dtype)
+    z = standard_normal_rows(key, n, params.mean.shape[0], params.mean.dtype, params.mean[0])
     return params.mean + z @ params.chol.T
 
 

@@ -15,23 +15,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import partial
 from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 from jax import lax
 from jax.scipy.special import logsumexp
 
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
 from ..errors import InvalidDataError, InvalidParameterError
-from ._draws import standard_normal, uniform
+from ._draws import standard_normal, standard_normal_rows, uniform
 from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
 from ._kmeans import kmeans_labels
 
 #: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
-_SAMPLE_FLOATS = 1 << 18
+_SAMPLE_FLOATS = 1 << 17
 
 
 class ConvergenceWarning(UserWarning):
@@ -71,7 +73,7 @@ def sample_gmm(key, params: GMMParams, n: int):
     k_comp, k_norm = jax.random.split(key)
     K, d = params.means.shape
     comp = pick_components(k_comp, params.log_weights, n)
-    z = standard_normal(k_norm, (n, d), params.means.dtype)
+    z = standard_normal_rows(k_norm, n, d, params.means.dtype, params.log_weights[0])
     L = params.cov_chol
     if L.ndim == 2:
         return params.means[comp] + z * L[comp]
@@ -145,15 +147,22 @@ def fit_gmm(key, X, *, n_components: int, covariance_type: str = "full", reg_cov
 
 def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "full",
                    reg_covar: float = 1e-6, tol: float = 1e-3, max_iter: int = 100,
-                   n_init: int = 1) -> dict[int, tuple[GMMParams, dict]]:
+                   n_init: int = 1, refine_rounds: int = 0) -> dict[int, tuple[GMMParams, dict]]:
     """Fit a mixture for every component count in ``counts`` together (one jitted EM).
 
     Each count starts from the same k-means as :func:`fit_gmm` with the same key, so the
-    results agree up to float32 rounding.  Returns ``{count: (params, info)}``.
+    results agree up to float32 rounding.  Each of ``refine_rounds`` rounds restarts every
+    count ``k`` from its neighbours' fits: the fit with ``k - 1`` components plus a new
+    component made of the rows it explains worst (a split), then the fit with ``k + 1``
+    components less its lightest one (a merge); a restart is kept where its lower bound
+    is higher.  A search over counts finds much better mixtures so (k-means starts alone
+    are a lottery on data with many local optima).  Returns ``{count: (params, info)}``.
     """
     X = np.asarray(X, dtype=np.float64)
     counts = tuple(int(k) for k in counts)
     _check_fit_args(X, counts, covariance_type, n_init)
+    if int(refine_rounds) < 0:
+        raise InvalidParameterError(f"refine_rounds must be a non-negative int; got {refine_rounds}")
     shift = X.mean(axis=0)
     Xc = (X - shift).astype(np.float32)
     pool = tuple(k for k in counts for _ in range(n_init))
@@ -163,9 +172,20 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
     c = chunk_rows(len(Xc), group_size(pool), Xc.shape[1])
     Xs, ws = pad_rows(Xc, c)
     labels = np.pad(np.asarray(labels), ((0, 0), (0, Xs.shape[0] * c - len(Xc))))
-    res = em_pool(jnp.asarray(Xs), jnp.asarray(ws), jnp.asarray(labels), counts=pool,
-                  kind=covariance_type, reg=float(reg_covar), tol=float(tol), max_iter=int(max_iter))
-    res = jax.device_get(res)
+    Xs, ws = jnp.asarray(Xs), jnp.asarray(ws)
+    em = partial(em_pool, Xs, ws, counts=pool, kind=covariance_type, reg=float(reg_covar),
+                 tol=float(tol), max_iter=int(max_iter))
+    res = jax.device_get(em(jnp.asarray(labels)))
+    for _ in range(int(refine_rounds)):
+        changed = False
+        for step in (-1, 1):
+            nb = _neighbour_labels(res, Xc, Xs, pool, n_init, covariance_type, float(reg_covar), step)
+            if nb is not None:
+                start = jnp.asarray(np.where(nb[0][:, None], nb[1], labels))
+                better, res = _keep_better(res, jax.device_get(em(start)), nb[0], pool)
+                changed |= bool(better.any())
+        if not changed:
+            break
     out = {}
     offsets = np.concatenate([[0], np.cumsum(pool)])
     for j, k in enumerate(counts):
@@ -175,6 +195,98 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
         out[k] = (params, _info(res, best, covariance_type, k, X.shape))
     _warn_unconverged(out, covariance_type, max_iter)
     return out
+
+
+def _neighbour_labels(res, Xc, Xs, pool, n_init, kind, reg, step):
+    """Starting labels for each candidate from its neighbour's fit, one component apart.
+
+    ``step = -1`` (split): candidate ``(k, r)`` (count ``k``, restart ``r``) takes the fit
+    ``(k - 1, r)`` (for ``k = 2`` without it, one Gaussian of the data), labels each row
+    with its most likely component, and gives the ``n // k`` rows of lowest
+    log-likelihood to a new component.  ``step = +1`` (merge): it takes the fit
+    ``(k + 1, r)`` without its lightest component, whose rows go to their next most
+    likely one.  Returns ``(has, labels)``: which candidates have a neighbour, and labels
+    ``(C, B*c)``; or ``None`` when none has.
+    """
+    n = len(Xc)
+    index = {(k, i % n_init): i for i, k in enumerate(pool)}
+    nb = [index.get((k + step, i % n_init)) for i, k in enumerate(pool)]
+    from_fit = [i for i, j in enumerate(nb) if j is not None]
+    single = [i for i, j in enumerate(nb) if j is None and step < 0 and pool[i] == 2]
+    has = np.zeros(len(pool), bool)
+    has[from_fit + single] = True
+    if not has.any():
+        return None
+    total = Xs.shape[0] * Xs.shape[1]
+    labels = np.zeros((len(pool), total), np.int32)
+    if from_fit:
+        offsets = np.concatenate([[0], np.cumsum(pool)])
+        sizes = np.array([pool[nb[i]] for i in from_fit])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        slots = np.concatenate([np.arange(offsets[nb[i]], offsets[nb[i] + 1]) for i in from_fit])
+        seg = np.repeat(np.arange(len(from_fit)), sizes)
+        params = jax.tree_util.tree_map(lambda a: np.array(a[slots]), res.params)
+        drop = np.array([starts[j] + np.argmin(params.log_weights[starts[j]:starts[j] + sizes[j]])
+                         for j in range(len(from_fit))])
+        if step > 0:
+            params.log_weights[drop] = -1e30
+        ll, arg = jax.device_get(_assign_rows(Xs, jax.tree_util.tree_map(jnp.asarray, params),
+                                              jnp.asarray(seg, jnp.int32),
+                                              jnp.asarray(starts[seg], jnp.int32), len(from_fit)))
+        ll, arg = ll.reshape(total, -1), arg.reshape(total, -1)
+        for j, i in enumerate(from_fit):
+            if step < 0:
+                labels[i] = arg[:, j]
+                labels[i, np.argsort(ll[:n, j], kind="stable")[: n // pool[i]]] = pool[i] - 1
+            else:
+                labels[i] = arg[:, j] - (arg[:, j] > drop[j] - starts[j])
+    if single:
+        worst = np.argsort(_one_gaussian_log_lik(Xc, kind, reg), kind="stable")[: n // 2]
+        for i in single:
+            labels[i, worst] = 1
+    return has, labels
+
+
+@partial(jax.jit, static_argnames=("n_cand",))
+def _assign_rows(Xs, params, seg, start, n_cand):
+    """Per row chunk and candidate: the mixture log-likelihood and the most likely component."""
+    M = params.means.shape[0]
+
+    def chunk(Xc):
+        logp, _ = component_log_prob(Xc, *params)  # (c, M)
+        mx = jax.ops.segment_max(logp.T, seg, num_segments=n_cand, indices_are_sorted=True).T
+        s = jax.ops.segment_sum(jnp.exp(logp - mx[:, seg]).T, seg, num_segments=n_cand,
+                                indices_are_sorted=True).T
+        local = jnp.where(logp >= mx[:, seg], jnp.arange(M) - start, M)
+        arg = jax.ops.segment_min(local.T, seg, num_segments=n_cand, indices_are_sorted=True).T
+        return mx + jnp.log(s), arg
+
+    return lax.map(chunk, Xs)
+
+
+def _one_gaussian_log_lik(Xc, kind, reg):
+    """Log-likelihood of each row under one Gaussian of the data (up to a constant)."""
+    X = Xc.astype(np.float64)
+    Z = X - X.mean(axis=0)
+    if kind in ("full", "tied"):
+        cov = Z.T @ Z / len(Z) + reg * np.eye(X.shape[1])
+        Z = scipy.linalg.solve_triangular(np.linalg.cholesky(cov), Z.T, lower=True).T
+    elif kind == "diag":
+        Z = Z / np.sqrt(Z.var(axis=0) + reg)
+    else:
+        Z = Z / np.sqrt(Z.var(axis=0).mean() + reg)
+    return -0.5 * np.sum(Z * Z, axis=1)
+
+
+def _keep_better(res, new, tried, pool):
+    """``res`` with the candidates of ``new`` whose lower bound is higher; and which those are."""
+    better = tried & (np.nan_to_num(new.lower_bound, nan=-np.inf)
+                      > np.nan_to_num(res.lower_bound, nan=-np.inf))
+    slots = np.repeat(better, pool)
+    pick_slots = lambda a, b: np.where(slots.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
+    params = type(res.params)(*(pick_slots(a, b) for a, b in zip(res.params, new.params)))
+    rest = [np.where(better, a, b) for a, b in zip(new[1:], res[1:])]
+    return better, type(res)(params, *rest)
 
 
 def _check_fit_args(X, counts, covariance_type, n_init):
@@ -238,7 +350,7 @@ def _warn_unconverged(fits: dict, kind: str, max_iter: int) -> None:
 
 
 def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covariance_type="full",
-               reg_covar=1e-6, tol=1e-3, max_iter=100, n_init=1) -> tuple[GMMParams, dict]:
+               reg_covar=1e-6, tol=1e-3, max_iter=100, n_init=1, refine_rounds=0) -> tuple[GMMParams, dict]:
     """Fit every candidate (counts x covariance types) and keep the lowest BIC.
 
     ``n_components`` is an int or ``"bic"`` (then every count in ``n_components_range``,
@@ -246,7 +358,8 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
     sequence of types or ``"bic"`` (all four).  Returns ``(params, summary)``; the summary
     holds ``covariance_type``, ``n_components``, ``converged``, ``n_iter``,
     ``lower_bound``, ``bic`` and ``bic_curve`` ({count: bic}, or {type: {count: bic}}
-    when several types were searched).
+    when several types were searched).  ``refine_rounds`` applies to searches over counts
+    (see :func:`fit_gmm_counts`).
     """
     X = np.asarray(X, dtype=np.float64)
     types = _search_types(covariance_type)
@@ -255,7 +368,8 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
     best = None
     for i, kind in enumerate(types):
         fits = fit_gmm_counts(jax.random.fold_in(key, i), X, counts=counts, covariance_type=kind,
-                              reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init)
+                              reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init,
+                              refine_rounds=refine_rounds if len(counts) > 1 else 0)
         curve[kind] = {k: info["bic"] for k, (_, info) in fits.items()}
         for k, (params, info) in fits.items():
             if best is None or _finite_or_inf(info["bic"]) < _finite_or_inf(best[3]["bic"]):
@@ -290,7 +404,7 @@ def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
 
 #: the hyperparameters that :func:`select_gmm` takes
 GMM_SETTINGS = ("n_components", "n_components_range", "covariance_type", "reg_covar", "tol",
-                "max_iter", "n_init")
+                "max_iter", "n_init", "refine_rounds")
 
 
 def _gmm_settings(hp: dict) -> dict:
@@ -350,6 +464,9 @@ class GMMGenerator(Generator):
         "tol": Param(1e-3, Float(0), "EM stops when the mean log-likelihood changes less"),
         "max_iter": Param(100, Int(1), "EM iterations at most"),
         "n_init": Param(1, Int(1), "k-means++ starts per fit; the best lower bound is kept"),
+        "refine_rounds": Param(1, Int(0), "with n_components='bic': rounds that restart each "
+                               "count from the neighbouring counts' fits (split the worst-explained "
+                               "rows off, merge the lightest component away); the better fit is kept"),
     }
 
     # -- fitting --------------------------------------------------------------------------------

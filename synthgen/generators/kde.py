@@ -36,7 +36,7 @@ import numpy as np
 from .._params import Check, Float, Int, Optional, Param
 from ..base import Generator
 from ..errors import InvalidParameterError
-from ._draws import standard_normal
+from ._draws import standard_normal_rows
 
 LOG_2PI = math.log(2.0 * math.pi)
 QUERY_BLOCK = 256
@@ -216,7 +216,7 @@ def sample_kde(key, params: KDEParams, n: int):
     k_rows, k_noise = jax.random.split(key)
     train = params.train
     idx = jax.random.randint(k_rows, (n,), 0, train.shape[0])
-    z = standard_normal(k_noise, (n, train.shape[1]), train.dtype)
+    z = standard_normal_rows(k_noise, n, train.shape[1], train.dtype, params.bandwidth)
     return train[idx] + params.bandwidth * z
 
 

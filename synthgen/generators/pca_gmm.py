@@ -24,7 +24,8 @@ import numpy as np
 from .._params import AnyOf, Bool, Float, Int, Param
 from ..errors import InvalidParameterError
 from ._em import LOG_2PI
-from .gmm import GMMGenerator, GMMParams, _gmm_settings, log_prob_gmm, sample_gmm, select_gmm, standard_normal
+from ._draws import standard_normal_rows
+from .gmm import GMMGenerator, GMMParams, _gmm_settings, log_prob_gmm, sample_gmm, select_gmm
 
 
 class PCAGMMParams(NamedTuple):
@@ -119,7 +120,7 @@ def sample_pca_gmm(key, params: PCAGMMParams, n: int, noise: bool = False):
     d, q = W.shape
     if not noise or q == d:
         return X
-    e = standard_normal(k_noise, (n, d), X.dtype)
+    e = standard_normal_rows(k_noise, n, d, X.dtype, params.noise_var)
     return X + jnp.sqrt(params.noise_var) * (e - (e @ W) @ W.T)
 
 
