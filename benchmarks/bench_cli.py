@@ -8,6 +8,7 @@
   The memory above the model is the peak for N minus the peak for 1,000 rows.
 
 Run: python benchmarks/bench_cli.py [--quick] [--model gaussian] [--formats csv parquet]
+(results: results/cli.json for the Gaussian, results/cli_<model>.json for another model)
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def main() -> None:
     for fmt in args.formats:
         worst = max(r["cli_rss_above_model_mib"] for r in results if r["format"] == fmt)
         print(f"{fmt}: largest peak above the 1,000-row run: {worst:.0f} MiB")
-    path = write_result("cli", {"model": args.model, "startup": times, "streaming": results,
+    name = "cli" if args.model == "gaussian" else f"cli_{args.model}"
+    path = write_result(name, {"model": args.model, "startup": times, "streaming": results,
                                 "command": " ".join(["python", "benchmarks/bench_cli.py"] + sys.argv[1:])})
     print(f"\nwrote {path}")
 

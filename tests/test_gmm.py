@@ -217,6 +217,35 @@ def test_component_picks_follow_the_weights():
     assert stats.chisquare(counts[[0, 2, 3]], expected).pvalue > 1e-4
 
 
+
+@pytest.mark.parametrize("K", [4, 64, 65, 300])
+def test_component_picks_are_the_inverse_cdf_of_the_same_uniforms(K):
+    from synthgen.generators._draws import uniform
+
+    log_w = jnp.asarray(np.log(np.random.default_rng(K).dirichlet(np.ones(K))), jnp.float32)
+    key = jax.random.PRNGKey(5)
+    comp = np.asarray(pick_components(key, log_w, 20_000))
+    cdf = np.asarray(jnp.cumsum(jnp.exp(log_w - jnp.max(log_w))))
+    u = np.asarray(uniform(key, (20_000,), jnp.float32) * cdf[-1])
+    np.testing.assert_array_equal(comp, np.minimum(np.searchsorted(cdf, u, side="right"), K - 1))
+
+
+@pytest.mark.parametrize("d", [5, 32, 33, 48])
+def test_full_covariance_rows_are_mean_plus_own_factor_times_draws(d):
+    """Both ways of applying each row's Cholesky factor (by column up to 32 columns, by matrix
+    products above) give mu_k + L_k z."""
+    from synthgen.generators.gmm import _sample_full
+
+    r = np.random.default_rng(d)
+    K, n = 7, 3000
+    L = np.tril(r.normal(size=(K, d, d))).astype(np.float32)
+    means = r.normal(size=(K, d)).astype(np.float32)
+    z = r.normal(size=(n, d)).astype(np.float32)
+    comp = r.integers(0, K, n)
+    got = np.asarray(jax.jit(_sample_full)(jnp.asarray(z), jnp.asarray(comp), jnp.asarray(means), jnp.asarray(L)))
+    expect = means[comp] + np.einsum("nij,nj->ni", L[comp].astype(np.float64), z)
+    np.testing.assert_allclose(got, expect, rtol=1e-4, atol=1e-4 * np.sqrt(d))
+
 def test_standard_normal_draws_are_standard_normal():
     z = np.asarray(standard_normal(jax.random.PRNGKey(0), (50_001, 3)))
     assert z.shape == (50_001, 3) and z.dtype == np.float32

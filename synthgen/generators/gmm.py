@@ -34,6 +34,11 @@ from ._kmeans import kmeans_labels
 
 #: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
 _SAMPLE_FLOATS = 1 << 17
+#: up to this many columns, full-covariance rows are made column by column (1.5x faster than the
+#: matrix products at 10 columns, 1.3x at 32; at 64 the products are 1.5x faster)
+_BY_COLUMN_MAX_D = 32
+#: up to this many components, a row's component is found by comparing with the whole CDF
+_COMPARE_ALL_MAX_K = 64
 
 
 class ConvergenceWarning(UserWarning):
@@ -86,13 +91,30 @@ def pick_components(key, log_weights, n: int):
     """``n`` component indices drawn with probabilities ``exp(log_weights)`` (inverse CDF)."""
     cdf = jnp.cumsum(jnp.exp(log_weights - jnp.max(log_weights)))
     u = uniform(key, (n,), cdf.dtype) * cdf[-1]
-    return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), log_weights.shape[0] - 1)
+    K = log_weights.shape[0]
+    if K <= _COMPARE_ALL_MAX_K:
+        # the number of CDF values at or below u, by comparing with all of them: one fused loop
+        index = jnp.sum(u[:, None] >= cdf[None, :], axis=1)
+    else:
+        index = jnp.searchsorted(cdf, u, side="right")
+    return jnp.minimum(index, K - 1)
 
 
 def _sample_full(z, comp, means, L):
-    """``mu_k + L_k z`` per row, in pieces of bounded size."""
+    """``mu_k + L_k z`` per row.
+
+    Up to ``_BY_COLUMN_MAX_D`` columns, column by column: ``mu_k + sum_i z_i L_k[:, i]``
+    with each row's columns of ``L`` gathered, which XLA fuses into one loop.  Wider, by
+    matrix products in pieces of bounded size: every component's product is formed and
+    each row keeps its own.
+    """
     n, d = z.shape
     K = means.shape[0]
+    if d <= _BY_COLUMN_MAX_D:
+        y = means[comp]
+        for i in range(d):
+            y = y + z[:, i:i + 1] * L[comp, :, i]
+        return y
     flat = jnp.transpose(L, (2, 0, 1)).reshape(d, K * d)  # z @ flat -> (n, K, d): z @ L_k^T
 
     def piece(args):
