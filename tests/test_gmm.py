@@ -68,13 +68,26 @@ def _start_from_labels(X, labels, k, kind, reg):
     return nk / len(X), means, prec
 
 
-def _run_pool(X, labels, counts, kind, reg=1e-6, tol=1e-3, max_iter=100):
+def _run_pool(X, labels, counts, kind, reg=1e-6, tol=1e-3, max_iter=100, active=None):
     Xc = (X - X.mean(0)).astype(np.float32)
     c = _em.chunk_rows(len(Xc), sum(counts), X.shape[1])
     Xs, ws = _em.pad_rows(Xc, c)
     lab = np.stack([np.pad(lb, (0, Xs.shape[0] * c - len(X))) for lb in labels]).astype(np.int32)
-    return jax.device_get(_em.em_pool(Xs, ws, lab, counts=tuple(counts), kind=kind, reg=reg,
+    return jax.device_get(_em.em_pool(Xs, ws, lab, active, counts=tuple(counts), kind=kind, reg=reg,
                                       tol=tol, max_iter=max_iter))
+
+
+def test_inactive_candidates_are_skipped_and_the_others_unchanged(blobs):
+    counts = (2, 3, 4)
+    labels = [KMeans(k, n_init=1, random_state=0).fit(blobs).labels_ for k in counts]
+    every = _run_pool(blobs, labels, counts, "full", active=np.ones(3, bool))
+    some = _run_pool(blobs, labels, counts, "full", active=np.array([True, False, True]))
+    assert every.n_iter.tolist()[1] > 0 and some.n_iter.tolist()[1] == 0
+    for i in (0, 2):
+        assert some.n_iter[i] == every.n_iter[i]
+        np.testing.assert_allclose(some.lower_bound[i], every.lower_bound[i], rtol=1e-6)
+    np.testing.assert_allclose(some.params.means[:2], every.params.means[:2], atol=1e-5)
+    np.testing.assert_allclose(some.params.means[5:], every.params.means[5:], atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", TYPES)

@@ -328,12 +328,14 @@ def pack(counts: tuple[int, ...]) -> Layout:
 
 
 @partial(jax.jit, static_argnames=("counts", "kind"))
-def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
+def em_pool(Xs, ws, labels, active=None, *, counts, kind, reg, tol, max_iter):
     """Run EM for every candidate of a pool.
 
     ``Xs``/``ws``: rows in chunks (see :func:`pad_rows`); ``labels`` (C, B*c): k-means
-    labels of each candidate, which give the first M-step; ``counts``: components per
-    candidate (static).  Returns a :class:`PoolResult` in the order of ``counts``.
+    labels of each candidate, which give the first M-step; ``active`` (C,) bool: the
+    candidates to fit (default all; the others are left unfitted and skipped, like a
+    converged candidate); ``counts``: components per candidate (static).  Returns a
+    :class:`PoolResult` in the order of ``counts``.
     """
     lay = pack(tuple(counts))
     G, S = lay.slot_seg.shape
@@ -382,7 +384,7 @@ def em_pool(Xs, ws, labels, *, counts, kind, reg, tol, max_iter):
 
     neg_inf = jnp.full((G, Cg + 1), -jnp.inf, Xs.dtype)
     init = (frame, neg_inf, neg_inf, jnp.zeros((G, Cg + 1), jnp.int32),
-            jnp.broadcast_to(~real, (G, Cg + 1)), 0)
+            jnp.broadcast_to(~real, (G, Cg + 1)) | ~_group_active(active, lay), 0)
     params, _, lb, n_iter, done, _ = lax.while_loop(cond, body, init)
 
     def final_score(group):
@@ -407,6 +409,15 @@ def _group_labels(labels, lay: Layout, B: int, c: int):
     lab = labels[idx] + jnp.asarray(lay.slot_offset)[:, :, None]
     lab = jnp.where(jnp.asarray(cand_of >= 0)[:, :, None], lab, S)
     return lab.reshape(G, Cg, B, c)
+
+
+def _group_active(active, lay: Layout):
+    """``active`` (C,) laid out as (G, Cg + 1) like the candidates' state; True where absent."""
+    G, Cg = lay.slot_offset.shape
+    if active is None:
+        return jnp.ones((G, Cg + 1), bool)
+    flat = jnp.ones(G * (Cg + 1), bool).at[jnp.asarray(lay.flat_cand)].set(active)
+    return flat.reshape(G, Cg + 1)
 
 
 def _weighted_rows(X, w):

@@ -197,14 +197,14 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
     Xs, ws = jnp.asarray(Xs), jnp.asarray(ws)
     em = partial(em_pool, Xs, ws, counts=pool, kind=covariance_type, reg=float(reg_covar),
                  tol=float(tol), max_iter=int(max_iter))
-    res = jax.device_get(em(jnp.asarray(labels)))
+    res = jax.device_get(em(jnp.asarray(labels), jnp.ones(len(pool), bool)))
     for _ in range(int(refine_rounds)):
         changed = False
         for step in (-1, 1):
             nb = _neighbour_labels(res, Xc, Xs, pool, n_init, covariance_type, float(reg_covar), step)
             if nb is not None:
                 start = jnp.asarray(np.where(nb[0][:, None], nb[1], labels))
-                better, res = _keep_better(res, jax.device_get(em(start)), nb[0], pool)
+                better, res = _keep_better(res, jax.device_get(em(start, jnp.asarray(nb[0]))), nb[0], pool)
                 changed |= bool(better.any())
         if not changed:
             break
