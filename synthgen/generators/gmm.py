@@ -248,9 +248,9 @@ def _neighbour_labels(res, Xc, Xs, pool, n_init, kind, reg, step):
         slots = np.concatenate([np.arange(offsets[nb[i]], offsets[nb[i] + 1]) for i in from_fit])
         seg = np.repeat(np.arange(len(from_fit)), sizes)
         params = jax.tree_util.tree_map(lambda a: np.array(a[slots]), res.params)
-        drop = np.array([starts[j] + np.argmin(params.log_weights[starts[j]:starts[j] + sizes[j]])
-                         for j in range(len(from_fit))])
-        if step > 0:
+        if step > 0:  # each neighbour's lightest component, by its slot in ``params``
+            drop = np.array([starts[j] + np.argmin(params.log_weights[starts[j]:starts[j] + sizes[j]])
+                             for j in range(len(from_fit))])
             params.log_weights[drop] = -1e30
         ll, arg = jax.device_get(_assign_rows(Xs, jax.tree_util.tree_map(jnp.asarray, params),
                                               jnp.asarray(seg, jnp.int32),
