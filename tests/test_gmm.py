@@ -22,8 +22,8 @@ from synthgen.generators.gmm import (
     n_parameters,
     pick_components,
     sample_gmm,
-    standard_normal,
 )
+from synthgen.generators._draws import standard_normal
 
 TYPES = ("full", "tied", "diag", "spherical")
 SEEDS = (0, 41, 99)

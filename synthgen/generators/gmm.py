@@ -21,16 +21,17 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 from jax import lax
 from jax.scipy.special import logsumexp
 
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
 from ..errors import InvalidDataError, InvalidParameterError
-from ._draws import standard_normal, standard_normal_rows, uniform
+from ._draws import standard_normal_rows, uniform
 from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
 from ._kmeans import kmeans_labels
+from ._linalg import mvn_log_prob_chol, mvn_log_prob_diag
+from .gaussian import fit_gaussian
 
 #: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
 _SAMPLE_FLOATS = 1 << 17
@@ -287,17 +288,13 @@ def _assign_rows(Xs, params, seg, start, n_cand):
 
 
 def _one_gaussian_log_lik(Xc, kind, reg):
-    """Log-likelihood of each row under one Gaussian of the data (up to a constant)."""
-    X = Xc.astype(np.float64)
-    Z = X - X.mean(axis=0)
-    if kind in ("full", "tied"):
-        cov = Z.T @ Z / len(Z) + reg * np.eye(X.shape[1])
-        Z = scipy.linalg.solve_triangular(np.linalg.cholesky(cov), Z.T, lower=True).T
-    elif kind == "diag":
-        Z = Z / np.sqrt(Z.var(axis=0) + reg)
-    else:
-        Z = Z / np.sqrt(Z.var(axis=0).mean() + reg)
-    return -0.5 * np.sum(Z * Z, axis=1)
+    """Log-likelihood of each row under one Gaussian of the data, of the covariance ``kind``."""
+    X = jnp.asarray(Xc)
+    g = fit_gaussian(X, covariance_type="full" if kind in ("full", "tied") else "diag", reg_covar=reg)
+    if kind == "spherical":
+        var = jnp.mean(jnp.diagonal(g.chol) ** 2)
+        return np.asarray(mvn_log_prob_diag(X, g.mean, jnp.full(X.shape[1], var)))
+    return np.asarray(mvn_log_prob_chol(X, g.mean, g.chol))
 
 
 def _keep_better(res, new, tried, pool):
