@@ -17,11 +17,10 @@ from .errors import (
     SamplingError,
     SynthgenError,
 )
-from .registry import describe_generators, list_generators, make
+from .registry import describe_generators, list_generators, load, make
 
 _LAZY = {
     "Generator": ("synthgen.base", "Generator"),
-    "load": ("synthgen.base", "load"),
     "datasets": ("synthgen.datasets", None),
     "vectorisers": ("synthgen.vectorisers", None),
     "sampling": ("synthgen.sampling", None),

@@ -401,12 +401,3 @@ def _same(a, b) -> bool:
     except Exception:  # noqa: BLE001 - arrays and odd objects compare badly
         return a is b
 
-
-def load(path):
-    """Load a fitted generator (or sampler) from a ``.sgm`` model file."""
-    from .io import read_model_file
-    from .registry import get_generator_class
-
-    config, trees = read_model_file(path)
-    cls = get_generator_class(config["generator"], for_file=str(path))
-    return cls._from_file(config, trees)

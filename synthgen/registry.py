@@ -1,4 +1,4 @@
-"""Generator names -> classes.
+"""Generator names -> classes, and model files -> fitted generators (:func:`load`).
 
 Built-in generators are listed here by import path and imported only when used, so
 ``synthgen --help`` stays fast.  Third-party generators register through the entry-point
@@ -92,3 +92,12 @@ def get_generator_class(name: str, *, for_file: str | None = None):
 def make(name: str, **hyperparameters):
     """Build an unfitted generator by registry name: ``make("gmm", n_components="bic")``."""
     return get_generator_class(name)(**hyperparameters)
+
+
+def load(path):
+    """Load a fitted generator (or sampler) from a ``.sgm`` model file."""
+    from .io import read_model_file
+
+    config, trees = read_model_file(path)
+    cls = get_generator_class(config["generator"], for_file=str(path))
+    return cls._from_file(config, trees)

@@ -11,7 +11,9 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Annotated, Any, Iterable, Iterator, Optional
+
+import typer
 
 from ..errors import InvalidDataError, InvalidParameterError
 
@@ -20,6 +22,31 @@ DEFAULT_MODEL = "gmm"
 #: Rows written per chunk when streaming samples to a file.
 DEFAULT_CHUNK_ROWS = 65536
 EXIT_ERROR = 2
+
+# ---------------------------------------------------------------------------------------------
+# Options that several commands share
+# ---------------------------------------------------------------------------------------------
+
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", metavar="NAME",
+    help=f"Generator to fit (see `synthgen models`). Default: {DEFAULT_MODEL}.")]
+SeedOpt = Annotated[Optional[int], typer.Option(
+    "--seed", "-s",
+    help="Seeds the fit and the sampling. Without it the fit uses seed 0 and the rows come "
+         "from the model's own stream; either way a run is reproducible.")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="OUT",
+    help="Output file; the format follows the extension (.csv, .parquet, .jsonl, .txt for "
+         "strings). Default: CSV on stdout.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", metavar="KEY=VALUE",
+    help="A hyperparameter; VALUE is read as JSON where it can be (3, 0.5, true, null, [64,32]), "
+         "else as a string. Repeatable.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+DataArg = Annotated[str, typer.Argument(
+    metavar="DATA",
+    help="A .csv, .parquet, .jsonl or .txt file, or an embedded data set "
+         "(creditcard, adult, ukreg).")]
 
 
 def one_line(message: str) -> str:
@@ -167,7 +194,7 @@ def fit_generator(gen, data, *, seed: int | None, quiet: bool):
 
 def load_generator(path: Path, *, quiet: bool):
     """A fitted generator from a ``.sgm`` model file."""
-    from ..base import load
+    from ..registry import load
 
     with status(f"loading {path}", quiet=quiet):
         return load(path)

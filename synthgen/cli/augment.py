@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InvalidDataError, InvalidParameterError
 from . import _common as common
-from .sample import ParamOpt, QuietOpt, SeedOpt
+from ._common import ParamOpt, QuietOpt, SeedOpt
 
 DataArg = Annotated[str, typer.Argument(
     metavar="DATA",

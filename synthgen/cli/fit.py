@@ -9,13 +9,9 @@ import typer
 
 from . import _common as common
 from . import _filter
+from ._common import DataArg, ModelOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
-from .sample import ModelOpt, ParamOpt, QuietOpt, SeedOpt
 
-DataArg = Annotated[str, typer.Argument(
-    metavar="DATA",
-    help="A .csv, .parquet, .jsonl or .txt file, or an embedded data set "
-         "(creditcard, adult, ukreg).")]
 ModelOutOpt = Annotated[Path, typer.Option(
     "--output", "-o", metavar="MODEL.sgm", help="Where to write the fitted model.")]
 

@@ -10,11 +10,9 @@ import typer
 from ..errors import InvalidParameterError
 from . import _common as common
 from . import _filter
+from ._common import ModelOpt, OutOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
 
-ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", "-m", metavar="NAME",
-    help=f"Generator to fit (see `synthgen models`). Default: {common.DEFAULT_MODEL}.")]
 FromOpt = Annotated[Optional[Path], typer.Option(
     "--from", metavar="MODEL.sgm", help="Sample from a model file written by `synthgen fit`.")]
 DataOpt = Annotated[Optional[str], typer.Option(
@@ -22,21 +20,8 @@ DataOpt = Annotated[Optional[str], typer.Option(
     help="Training data: a .csv, .parquet, .jsonl or .txt file, or an embedded data set "
          "(creditcard, adult, ukreg). Default: creditcard.")]
 NOpt = Annotated[int, typer.Option("--n", "-n", help="Number of rows to write.")]
-SeedOpt = Annotated[Optional[int], typer.Option(
-    "--seed", "-s",
-    help="Seeds the fit and the sampling. Without it the fit uses seed 0 and the rows come "
-         "from the model's own stream; either way a run is reproducible.")]
-OutOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", metavar="OUT",
-    help="Output file; the format follows the extension (.csv, .parquet, .jsonl, .txt for "
-         "strings). Default: CSV on stdout.")]
-ParamOpt = Annotated[Optional[list[str]], typer.Option(
-    "--param", "-p", metavar="KEY=VALUE",
-    help="A hyperparameter; VALUE is read as JSON where it can be (3, 0.5, true, null, [64,32]), "
-         "else as a string. Repeatable.")]
 ChunkOpt = Annotated[int, typer.Option(
     "--chunk-rows", help="Rows generated and written per chunk (bounds memory).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 
 
 def sample(

@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import _common as common
-from .fit import DataArg
-from .sample import OutOpt, QuietOpt
+from ._common import DataArg, OutOpt, QuietOpt
 
 COLUMN = "log_density"
 
