@@ -1,26 +1,25 @@
-"""Shared test helpers: where the real data lives, and small fixtures."""
+"""Shared test helpers: the packaged real data files, and small fixtures.
+
+Tests read only what the repository holds: the package's embedded data sets or files
+under ``tests/data`` (see its PROVENANCE.md).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SYNTHGEN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+TEST_DATA = ROOT / "tests" / "data"
 
 
-def shared_data(name: str) -> Path:
-    """Path of a file in the shared real-data folder (``../shared/data`` from the repo root)."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: the tests need the shared data folder beside the repository "
-            "(or SYNTHGEN_SHARED_DATA pointing at it)"
-        )
-    return path
+def packaged_file(name: str) -> Path:
+    """Path of the file behind the embedded data set ``name`` (``creditcard``, ``adult``)."""
+    from synthgen import datasets
+
+    return Path(str(datasets.data_path(name)))
 
 
 @pytest.fixture

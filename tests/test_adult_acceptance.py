@@ -13,7 +13,7 @@ import pytest
 
 import synthgen
 
-from conftest import shared_data
+from conftest import packaged_file
 
 COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -25,7 +25,7 @@ N_SAMPLES = 10_000
 
 @pytest.fixture(scope="module")
 def adult():
-    return pd.read_csv(shared_data("adult.data"), header=None, names=COLUMNS,
+    return pd.read_csv(packaged_file("adult"), header=None, names=COLUMNS,
                        skipinitialspace=True, na_values="?")
 
 

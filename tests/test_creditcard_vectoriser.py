@@ -16,14 +16,14 @@ from synthgen.io import flatten_tree, unflatten_tree
 from synthgen.vectorisers import auto_vectoriser
 from synthgen.vectorisers.creditcard import CreditCardVectoriser, looks_like_creditcard
 
-from conftest import shared_data
+from conftest import packaged_file
 
 V = [f"V{i}" for i in range(1, 29)]
 
 
 @pytest.fixture(scope="module")
 def cards():
-    return pd.read_csv(shared_data("creditcard_subset.csv"), index_col=0)
+    return pd.read_csv(packaged_file("creditcard"), index_col=0)
 
 
 def test_it_is_recognised_and_picked(cards):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import shared_data
+from conftest import packaged_file
 from synthgen import evaluate
 
 with warnings.catch_warnings():
@@ -25,7 +25,7 @@ ADULT_COLUMNS = [
 @pytest.fixture(scope="module")
 def adult_pair():
     """1,500 real Adult rows and a perturbed copy of other rows (shifted, rescaled, gaps, flips)."""
-    df = pd.read_csv(shared_data("adult.data"), header=None, names=ADULT_COLUMNS,
+    df = pd.read_csv(packaged_file("adult"), header=None, names=ADULT_COLUMNS,
                      skipinitialspace=True, na_values="?")
     r = np.random.default_rng(2024)
     real = df.sample(1500, random_state=0).reset_index(drop=True)

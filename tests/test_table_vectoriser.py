@@ -18,7 +18,7 @@ from synthgen.io import flatten_tree, read_model_file, unflatten_tree, write_mod
 from synthgen.vectorisers import auto_vectoriser
 from synthgen.vectorisers.table import TableVectoriser
 
-from conftest import shared_data
+from conftest import packaged_file
 
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -29,7 +29,7 @@ ADULT_COLUMNS = [
 
 @pytest.fixture(scope="module")
 def adult():
-    return pd.read_csv(shared_data("adult.data"), header=None, names=ADULT_COLUMNS,
+    return pd.read_csv(packaged_file("adult"), header=None, names=ADULT_COLUMNS,
                        skipinitialspace=True, na_values="?")
 
 
