@@ -114,28 +114,43 @@ class Generator:
         return f"{type(self).__name__}({args})"
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, data, *, seed: int = 0) -> "Generator":
-        """Fit to ``data`` (array, DataFrame or list of strings); returns ``self``."""
+    def fit(self, X, y=None, *, seed: int | None = None) -> "Generator":
+        """Fit to ``X`` (array, DataFrame or list of strings); returns ``self``.
+
+        ``y`` is ignored: it is there so that scikit-learn's ``Pipeline`` and model selection
+        can call ``fit(X, y)``.  ``seed`` (default 0) makes the fit reproducible.  The fitted
+        state is assigned only once everything is computed: a fit that fails leaves the
+        generator as it was (fitted or not).
+        """
         import jax
 
-        seed = check_seed(seed)
+        seed = check_seed(0 if seed is None else seed)
         hp = self._validated_params()
-        vec = self._make_vectoriser(hp["vectoriser"], data)
-        X = vec.fit_transform(data)
-        check_matrix(X, vec.get_feature_names_out(), what="the training data", min_rows=self.min_rows)
-        self._check_training_matrix(X, vec)
+        vec = self._make_vectoriser(hp["vectoriser"], X)
+        matrix = vec.fit_transform(X)
+        check_matrix(matrix, vec.get_feature_names_out(), what="the training data",
+                     min_rows=self.min_rows)
+        self._check_training_matrix(matrix, vec)
         fit_key, stream_key = fit_keys(seed)
-        self.vectoriser_ = vec
-        self.n_features_in_ = X.shape[1]
-        self.n_train_ = X.shape[0]
-        self.fit_seed_ = seed
-        self.__dict__.pop("_jit_cache", None)
-        params = self._fit(fit_key, jax.numpy.asarray(X), hp)
+        new = self._unfitted_copy()
+        new.vectoriser_ = vec
+        new.n_features_in_ = matrix.shape[1]
+        new.n_train_ = matrix.shape[0]
+        new.fit_seed_ = seed
+        params = new._fit(fit_key, jax.numpy.asarray(matrix), hp)
         _check_finite_params(self.name, params)
-        self.params_ = params
-        self._sample_key_ = np.asarray(stream_key)
-        self._n_sample_calls_ = 0
+        new.params_ = params
+        new._sample_key_ = np.asarray(stream_key)
+        new._n_sample_calls_ = 0
+        self.__dict__.clear()
+        self.__dict__.update(new.__dict__)
         return self
+
+    def _unfitted_copy(self) -> "Generator":
+        """A shallow copy holding the hyperparameters and no fitted state (for an atomic fit)."""
+        new = object.__new__(type(self))
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_fitted_attribute(k)})
+        return new
 
     def _make_vectoriser(self, spec, data):
         from .vectorisers import auto_vectoriser, make_vectoriser
@@ -149,16 +164,12 @@ class Generator:
         return copy.deepcopy(spec)
 
     def _check_training_matrix(self, X: np.ndarray, vec) -> None:
-        """Hook for extra checks on the training matrix (e.g. constant columns)."""
-        if vec.name != "numeric" or X.shape[0] < 2:
-            return
-        const = np.ptp(X, axis=0) == 0
-        if const.any():
-            col = vec.get_feature_names_out()[int(np.argmax(const))]
-            raise InvalidDataError(
-                f"column {col!r} is constant, so it has no density; drop it, or fit a DataFrame "
-                "(its TableVectoriser keeps constant columns aside)"
-            )
+        """Hook for extra checks on the training matrix; constant columns are allowed.
+
+        A constant column is modelled as scikit-learn does (its variance is ``reg_covar`` in
+        the Gaussian models; the KDE keeps it in every kernel), and the vectoriser gives the
+        constant back exactly when rows are sampled.
+        """
 
     # -- sampling -------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None):
@@ -221,9 +232,21 @@ class Generator:
         X = self._transform_for_scoring(data)
         return self._chunked("log_prob", self._log_prob(), X)
 
-    def score(self, data) -> float:
-        """Mean log density per row (as scikit-learn's ``score``)."""
-        return float(np.mean(self.score_samples(data)))
+    def score(self, X, y=None) -> float:
+        """Mean log density per row, as scikit-learn's ``GaussianMixture.score``: higher is
+        better, so model selection (``GridSearchCV``) can rank hyperparameters with it."""
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags: an unsupervised density estimator of dense arrays and DataFrames."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        tags = Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
+                    input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False,
+                                         dataframe=True))
+        tags.requires_fit = True
+        tags.non_deterministic = False
+        return tags
 
     def _transform_for_scoring(self, data) -> np.ndarray:
         self._check_fitted()
@@ -393,6 +416,12 @@ def _block_range_sampler(sample_fn):
         return jax.vmap(lambda k: sample_fn(k, params, BLOCK_ROWS))(keys)
 
     return jax.jit(run, static_argnums=3)
+
+
+def _is_fitted_attribute(name: str) -> bool:
+    """Fitted state: public names ending in ``_`` (scikit-learn's rule), private ``_x_`` names,
+    and the per-fit cache of compiled functions."""
+    return (name.endswith("_") and not name.endswith("__")) or name == "_jit_cache"
 
 
 def _same(a, b) -> bool:

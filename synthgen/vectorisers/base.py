@@ -50,9 +50,12 @@ class Vectoriser:
         return self
 
     def transform(self, data) -> np.ndarray:
+        """The float32 matrix of ``data``; a finite value beyond float32's range is an error."""
         self._check_fitted()
-        X = np.asarray(self._transform(data), dtype=np.float32)
-        return X
+        X = np.asarray(self._transform(data))
+        if X.dtype != np.float32:
+            _check_float32_range(X, self._feature_names())
+        return np.asarray(X, dtype=np.float32)
 
     def fit_transform(self, data) -> np.ndarray:
         return self.fit(data).transform(data)
@@ -120,6 +123,26 @@ class Vectoriser:
         return f"{type(self).__name__}({args})"
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(X: np.ndarray, names) -> None:
+    """Refuse finite values that would overflow to infinity in float32, naming the column."""
+    if X.dtype.kind != "f" or X.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        big = np.isfinite(X) & (np.abs(X) > _FLOAT32_MAX)
+    if big.any():
+        j = int(np.nonzero(big.any(axis=0))[0][0])
+        i = int(np.nonzero(big[:, j])[0][0])
+        name = names[j] if j < len(names) else f"x{j}"
+        raise InvalidDataError(
+            f"column {name!r} holds {X[i, j]:.6g} (row {i}), beyond the float32 range "
+            f"(about +-{_FLOAT32_MAX:.3g}) that synthgen computes in; rescale the column "
+            "(for example divide it by a power of ten) before fitting"
+        )
+
+
 def _is_bool_dtype(dtype) -> bool:
     return pd.api.types.is_bool_dtype(dtype)
 
@@ -129,7 +152,9 @@ class NumericVectoriser(Vectoriser):
 
     It remembers the input's form (array or DataFrame), column names and dtypes, so that
     ``inverse_transform`` gives back the same kind of object: integer columns are rounded
-    and kept within the observed range, boolean columns are thresholded at 0.5.
+    and kept within the observed range, boolean columns are thresholded at 0.5, and a column
+    that held one value is given back as exactly that value (a model keeps it in its density,
+    as scikit-learn's do, but its samples need not reproduce a constant to the last bit).
     """
 
     name = "numeric"
@@ -158,7 +183,17 @@ class NumericVectoriser(Vectoriser):
             frame = frame.rename(columns=str)[self.columns_]
         return frame.to_numpy(dtype=np.float64)
 
+    @property
+    def constant_columns_(self) -> np.ndarray:
+        """Indices of the columns that held one value when fitted (given back exactly)."""
+        self._check_fitted()
+        return np.flatnonzero(self.min_ == self.max_)
+
     def _inverse(self, X: np.ndarray):
+        const = self.constant_columns_
+        if const.size:
+            X = np.array(X, dtype=np.float64)
+            X[:, const] = self.min_[const]
         if not self.is_frame_ and np.dtype(self.array_dtype_).kind == "f":
             return X.astype(self.array_dtype_, copy=False)
         cols = {}
