@@ -12,7 +12,7 @@ import pytest
 
 import synthgen
 from synthgen import InvalidDataError, InvalidParameterError, NotFittedError, evaluate
-from synthgen.evaluation import MissingDependencyError, Report, plot_bic_curve, plot_latent
+from synthgen.evaluation import EVERY_PAIR, MissingDependencyError, Report, plot_bic_curve, plot_latent
 from synthgen.evaluation.plots import bic_points
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -90,6 +90,27 @@ def test_printing(report, capsys):
     assert "NNDR median" in capsys.readouterr().out
     assert repr(report).startswith("Report(score=")
     assert hasattr(report, "__rich__")
+
+
+def test_report_says_which_pairs_count(report, tmp_path):
+    th = report.to_dict()["thresholds"]
+    assert (th["real_correlation"], th["real_association"], th["convention"]) == (0.5, 0.3, "sdmetrics")
+    pairs = report.to_dict()["details"]["column_pair_trends"]
+    counted = [p for p in pairs if p["meets_threshold"] and not np.isnan(p["score"])]
+    assert th["pairs_counted"] == len(counted) and 0 < len(counted) < th["pairs"] == len(pairs)
+    assert report.column_pair_trends == pytest.approx(np.mean([p["score"] for p in counted]))
+    assert json.loads(report.to_json())["thresholds"] == th
+    assert f"{len(counted)} of {len(pairs)}" in str(report) and "(SDMetrics)" in str(report)
+    r = np.random.default_rng(0)
+    every = evaluate(_frame(r, 300), _frame(r, 300), **EVERY_PAIR)
+    assert every.to_dict()["thresholds"]["convention"] == "every_pair"
+    assert "thresholds 0: every pair" in str(every)
+    custom = evaluate(_frame(r, 300), _frame(r, 300), real_correlation_threshold=0.2)
+    assert custom.to_dict()["thresholds"]["convention"] == "custom"
+    assert "real |r| > 0.2, V > 0.3" in str(custom) and "(SDMetrics)" not in str(custom)
+    page = report.to_html(tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
+    assert page.startswith("<!DOCTYPE html>") and f"{th['pairs_counted']} of {th['pairs']}" in page
 
 
 def test_shifted_data_is_detected_and_scores_lower():

@@ -29,7 +29,9 @@ TIME_NOTE = (
     "the JSON)"
 )
 METRICS_NOTE = (
-    "fidelity: synthgen.evaluate's score (1 = identical marginals and pairs); detection AUC: "
+    "fidelity: synthgen.evaluate's score (1 = identical marginals and pairs; every column pair "
+    "counts, both thresholds 0, the published papers' convention, not SDMetrics' 0.5 and 0.3); "
+    "detection AUC: "
     "0.5 = a classifier cannot tell synthetic from real; utility: a model trained on synthetic "
     "(TSTR) and on real rows (TRTR), tested on the holdout; DCR: median distance of synthetic "
     "and holdout rows to the closest training row; < holdout p5: share of synthetic rows closer "

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from .._version import __version__
 from ..errors import SynthgenError
-from . import augment, benchmark, datasets, fit, models, sample, score
+from . import augment, benchmark, datasets, evaluate, fit, models, sample, score
 from ._common import EXIT_ERROR, one_line
 
 try:  # typer >= 0.20 vendors click
@@ -68,6 +68,7 @@ COMMANDS = {
     "datasets": datasets.datasets,
     "augment": augment.augment,
     "benchmark": benchmark.benchmark,
+    "evaluate": evaluate.evaluate,
 }
 
 for _name, _fn in COMMANDS.items():

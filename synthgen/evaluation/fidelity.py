@@ -18,16 +18,20 @@ against it:
 * **Scores.**  Each property is the mean of its column (pair) scores, missing scores left
   out; the overall score is the mean of the two properties.
 
-SDMetrics (from 0.2x) lets only pairs whose real relationship is strong enough count:
-``|r_real| > real_correlation_threshold`` and Cramer's V of the real table
-``> real_association_threshold``.  Both thresholds are 0 here unless asked (every pair
-counts, the metrics' own default); pass SDMetrics' 0.5 and 0.3 to reproduce its report.
+SDMetrics' QualityReport (from 0.2x) lets only pairs whose real relationship is strong
+enough count: ``|r_real| > real_correlation_threshold`` and Cramer's V of the real table
+``> real_association_threshold``, 0.5 and 0.3 by default (:data:`SDMETRICS_THRESHOLDS`).
+``synthgen.evaluate`` defaults to those, so its report agrees with ``QualityReport()`` as it
+comes.  The functions here default, as SDMetrics' column-pair metrics and its
+``ColumnPairTrends`` property do, to :data:`EVERY_PAIR` (both 0: every pair counts), the
+convention of the published papers.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -37,6 +41,14 @@ from ._tables import NUMERIC_KINDS, discrete_values, numeric_values
 #: Decimals kept before the KS statistic, as SDMetrics (float noise is not a difference).
 KS_DECIMALS = sys.float_info.dig - 1
 N_BINS = 10
+
+#: SDMetrics QualityReport's thresholds (``sdmetrics.reports.utils``): ``evaluate``'s defaults.
+SDMETRICS_THRESHOLDS = MappingProxyType({"real_correlation_threshold": 0.5,
+                                         "real_association_threshold": 0.3})
+#: Both thresholds 0, every pair counts: the published papers' convention (and the
+#: default of the functions here).
+EVERY_PAIR = MappingProxyType({"real_correlation_threshold": 0.0,
+                               "real_association_threshold": 0.0})
 
 
 def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -185,7 +197,7 @@ def column_pair_trends(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[
     """One row per pair of columns: the metric, its score and the real (and synthetic) statistic.
 
     A pair whose real relationship is at or below the threshold keeps ``meets_threshold``
-    False and no score (with a threshold of 0 every pair counts).
+    False and no score (with a threshold of 0, as in :data:`EVERY_PAIR`, every pair counts).
     """
     num_r, num_s, dis_r, dis_s = _pair_codes(real, synthetic, kinds)
     rows = []
@@ -229,7 +241,8 @@ def mean_score(rows: list[dict]) -> float:
 def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], *,
              real_correlation_threshold: float = 0.0,
              real_association_threshold: float = 0.0) -> dict:
-    """Column shapes and column pair trends of canonical tables, with their scores."""
+    """Column shapes and column pair trends of canonical tables, with their scores and the
+    thresholds used (see :func:`describe_thresholds`)."""
     shapes = column_shapes(real, synthetic, kinds)
     pairs = column_pair_trends(real, synthetic, kinds,
                                real_correlation_threshold=real_correlation_threshold,
@@ -239,8 +252,28 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
     overall = float(np.nanmean(both)) if not np.isnan(both).all() else float("nan")
     return {"score": overall, "column_shapes": shape_score, "column_pair_trends": pair_score,
             "shapes": shapes, "pairs": pairs,
-            "thresholds": {"real_correlation": real_correlation_threshold,
-                           "real_association": real_association_threshold}}
+            "thresholds": describe_thresholds(real_correlation_threshold,
+                                              real_association_threshold, pairs)}
+
+
+def thresholds_convention(real_correlation_threshold: float, real_association_threshold: float) -> str:
+    """``"sdmetrics"`` (QualityReport's defaults), ``"every_pair"`` (both 0) or ``"custom"``."""
+    given = (float(real_correlation_threshold), float(real_association_threshold))
+    for name, preset in (("sdmetrics", SDMETRICS_THRESHOLDS), ("every_pair", EVERY_PAIR)):
+        if given == (preset["real_correlation_threshold"], preset["real_association_threshold"]):
+            return name
+    return "custom"
+
+
+def describe_thresholds(real_correlation_threshold: float, real_association_threshold: float,
+                        pairs: list[dict]) -> dict:
+    """The thresholds, their convention, and how many of the pairs have a score that counts in
+    the column pair trends (those that meet the thresholds and have a score)."""
+    counted = sum(bool(p["meets_threshold"]) and not np.isnan(p["score"]) for p in pairs)
+    return {"real_correlation": float(real_correlation_threshold),
+            "real_association": float(real_association_threshold),
+            "convention": thresholds_convention(real_correlation_threshold, real_association_threshold),
+            "pairs_counted": int(counted), "pairs": len(pairs)}
 
 
 def _present(values) -> np.ndarray:

@@ -50,6 +50,20 @@ def _save(fig, path) -> Path:
 # -- report ---------------------------------------------------------------------------------------
 def plot_report(report, path) -> Path:
     """Real-vs-synthetic marginals, the column-pair difference heatmap and DCR histograms."""
+    return _save(report_figure(report), path)
+
+
+def report_png(report) -> bytes:
+    """The figure of :func:`plot_report` as PNG bytes (for a page that embeds it)."""
+    import io
+
+    buf = io.BytesIO()
+    report_figure(report).savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def report_figure(report):
+    """The matplotlib ``Figure`` that :func:`plot_report` writes."""
     data = report._plot_data
     if data is None:
         raise InvalidDataError("this report holds no data to plot (it was not made by evaluate)")
@@ -67,7 +81,7 @@ def plot_report(report, path) -> Path:
     _dcr_histogram(fig.add_subplot(grid[n_rows:, n_cols // 2:]), data, results["privacy"]["baseline"])
     fig.suptitle(f"synthgen evaluation: fidelity {results['score']:.3f}, "
                  f"detection AUC {results['detection']['auc']:.3f}")
-    return _save(fig, path)
+    return fig
 
 
 def _marginal(ax, real: pd.Series, synthetic: pd.Series, row: dict) -> None:

@@ -1,8 +1,8 @@
 """``evaluate(real, synthetic)`` and the :class:`Report` it returns.
 
 A report gathers fidelity (column shapes, column pair trends), detection, utility (when a
-``target`` is named) and privacy.  It prints as a rich table, converts to a dict and to
-JSON, and draws its figures with :meth:`Report.plot`.
+``target`` is named) and privacy.  It prints as a rich table, converts to a dict, to JSON
+and to a self-contained HTML page, and draws its figures with :meth:`Report.plot`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import InvalidParameterError
 from ..random import check_seed
 from ._tables import Encoder, align
 from .detection import detection
-from .fidelity import fidelity
+from .fidelity import SDMETRICS_THRESHOLDS, fidelity
 from .privacy import privacy
 from .utility import split_real, utility
 
@@ -29,8 +29,10 @@ SHOWN_PAIRS = 10
 
 
 def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: str | None = None,
-             seed: int = 0, real_correlation_threshold: float = 0.0,
-             real_association_threshold: float = 0.0) -> "Report":
+             seed: int = 0,
+             real_correlation_threshold: float = SDMETRICS_THRESHOLDS["real_correlation_threshold"],
+             real_association_threshold: float = SDMETRICS_THRESHOLDS["real_association_threshold"],
+             ) -> "Report":
     """Compare ``synthetic`` rows with the ``real`` rows they imitate; returns a :class:`Report`.
 
     ``real``, ``synthetic`` and ``holdout`` are DataFrames (mixed types, gaps allowed), 2-D
@@ -39,7 +41,9 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
     utility models and the baseline of the privacy distances.  ``target``: the column the
     utility models predict (``task`` ``"classification"`` or ``"regression"``, inferred when
     None).  ``seed`` fixes the cross-validation folds, splits and subsamples.  The two
-    thresholds select the column pairs that count, as in SDMetrics (0: every pair).
+    thresholds select the column pairs that count in the column pair trends, as in SDMetrics'
+    QualityReport, whose defaults (0.5, 0.3) they are; ``**synthgen.evaluation.EVERY_PAIR``
+    sets both to 0, so that every pair counts (the published papers' convention).
     """
     seed = check_seed(seed)
     corr_t = Float(0, 1)("real_correlation_threshold", real_correlation_threshold)
@@ -116,6 +120,20 @@ class Report:
                 Path(tmp).write_text(text + "\n", encoding="utf-8")
         return text
 
+    def to_html(self, path=None) -> str:
+        """One self-contained HTML page: the tables, the figure of :meth:`plot` as an embedded
+        PNG (or a note when matplotlib is missing), and the JSON; written atomically to
+        ``path`` if given."""
+        from ._page import report_html
+
+        text = report_html(self)
+        if path is not None:
+            from ..io import atomic_path
+
+            with atomic_path(path) as tmp:
+                Path(tmp).write_text(text, encoding="utf-8")
+        return text
+
     # -- display --------------------------------------------------------------------------------
     def __rich__(self):
         from rich.console import Group
@@ -184,32 +202,58 @@ def _table(title: str, *columns: str):
     return table
 
 
-def _summary_table(r: dict):
+def summary_title(r: dict) -> str:
+    """``"Evaluation (500 real, 400 synthetic, 200 holdout)"``."""
     n = r["n_rows"]
     rows = f"{n['real']} real, {n['synthetic']} synthetic" + (
         f", {n['holdout']} holdout" if n["holdout"] is not None else "")
-    t = _table(f"Evaluation ({rows})", "measure", "value", "reading")
-    t.add_row("fidelity score", _fmt(r["score"]), "1 = identical")
-    t.add_row("  column shapes", _fmt(r["column_shapes"]), "KS / TV complement")
-    t.add_row("  column pair trends", _fmt(r["column_pair_trends"]), "correlation / contingency")
+    return f"Evaluation ({rows})"
+
+
+def summary_rows(r: dict) -> list[tuple[str, str, str]]:
+    """The summary's ``(measure, value, reading)`` rows; a nested measure is indented."""
+    rows = [("fidelity score", _fmt(r["score"]), "1 = identical"),
+            ("  column shapes", _fmt(r["column_shapes"]), "KS / TV complement"),
+            ("  column pair trends", _fmt(r["column_pair_trends"]), "correlation / contingency"),
+            ("    pairs counted", _counted(r["thresholds"]), _threshold_reading(r["thresholds"]))]
     d = r["detection"]
-    t.add_row("detection ROC AUC", _fmt(d["auc"]), "0.5 = indistinguishable")
-    t.add_row("detection score", _fmt(d["score"]), "1 = indistinguishable")
+    rows += [("detection ROC AUC", _fmt(d["auc"]), "0.5 = indistinguishable"),
+             ("detection score", _fmt(d["score"]), "1 = indistinguishable")]
     u = r["utility"]
     if u is not None:
-        for name, v in u["metrics"].items():
-            t.add_row(f"utility {name} ({u['target']})", f"{_fmt(v['tstr'])} / {_fmt(v['trtr'])}",
-                      "TSTR / TRTR")
+        rows += [(f"utility {name} ({u['target']})", f"{_fmt(v['tstr'])} / {_fmt(v['trtr'])}",
+                  "TSTR / TRTR") for name, v in u["metrics"].items()]
     p = r["privacy"]
-    t.add_row("exact copies", f"{_pct(p['exact_copies']['synthetic'])} / "
-              f"{_pct(p['exact_copies']['baseline'])}", f"synthetic / {p['baseline']}")
-    t.add_row("DCR median", f"{_fmt(p['dcr']['synthetic']['median'])} / "
-              f"{_fmt(p['dcr']['baseline']['median'])}", f"synthetic / {p['baseline']}")
-    t.add_row("DCR below baseline's 5th pct", _pct(p["dcr"]["synthetic_below_baseline_p05"]),
-              "about 5% expected")
-    t.add_row("NNDR median", f"{_fmt(p['nndr']['synthetic']['median'])} / "
-              f"{_fmt(p['nndr']['baseline']['median'])}", f"synthetic / {p['baseline']}")
+    rows += [
+        ("exact copies", f"{_pct(p['exact_copies']['synthetic'])} / "
+         f"{_pct(p['exact_copies']['baseline'])}", f"synthetic / {p['baseline']}"),
+        ("DCR median", f"{_fmt(p['dcr']['synthetic']['median'])} / "
+         f"{_fmt(p['dcr']['baseline']['median'])}", f"synthetic / {p['baseline']}"),
+        ("DCR below baseline's 5th pct", _pct(p["dcr"]["synthetic_below_baseline_p05"]),
+         "about 5% expected"),
+        ("NNDR median", f"{_fmt(p['nndr']['synthetic']['median'])} / "
+         f"{_fmt(p['nndr']['baseline']['median'])}", f"synthetic / {p['baseline']}"),
+    ]
+    return rows
+
+
+def _summary_table(r: dict):
+    t = _table(summary_title(r), "measure", "value", "reading")
+    for row in summary_rows(r):
+        t.add_row(*row)
     return t
+
+
+def _counted(th: dict) -> str:
+    return f"{th['pairs_counted']} of {th['pairs']}"
+
+
+def _threshold_reading(th: dict) -> str:
+    """Which pairs count, in words: the real data's thresholds and whose convention they are."""
+    if th["convention"] == "every_pair":
+        return "thresholds 0: every pair"
+    rule = f"real |r| > {th['real_correlation']:g}, V > {th['real_association']:g}"
+    return rule + (" (SDMetrics)" if th["convention"] == "sdmetrics" else "")
 
 
 def _shapes_table(r: dict):
@@ -222,8 +266,9 @@ def _shapes_table(r: dict):
 def _pairs_table(r: dict):
     pairs = [p for p in r["details"]["column_pair_trends"] if not math.isnan(p["score"])]
     pairs.sort(key=lambda p: p["score"])
-    t = _table(f"Column pair trends: the {min(SHOWN_PAIRS, len(pairs))} lowest of "
-               f"{len(r['details']['column_pair_trends'])}", "pair", "metric", "real", "score")
+    t = _table(f"Column pair trends: the {min(SHOWN_PAIRS, len(pairs))} lowest of {len(pairs)} "
+               f"counted, of {len(r['details']['column_pair_trends'])} pairs "
+               f"({_threshold_reading(r['thresholds'])})", "pair", "metric", "real", "score")
     for p in pairs[:SHOWN_PAIRS]:
         real = p["real_correlation"] if p["metric"] == "CorrelationSimilarity" else p["real_association"]
         t.add_row(f"{p['column_1']} / {p['column_2']}", p["metric"], _fmt(real), _fmt(p["score"]))
