@@ -242,8 +242,7 @@ class Generator:
         from sklearn.utils import InputTags, Tags, TargetTags
 
         tags = Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
-                    input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False,
-                                         dataframe=True))
+                    input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False))
         tags.requires_fit = True
         tags.non_deterministic = False
         return tags
@@ -329,12 +328,30 @@ class Generator:
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._sample_key_ = np.asarray(state["sample_key"], dtype=np.uint32)
-        self._n_sample_calls_ = int(state["n_sample_calls"])
-        self.n_features_in_ = int(state["n_features_in"])
-        self.n_train_ = int(state["n_train"])
-        self.fit_seed_ = int(state["fit_seed"])
-        self._set_extra_state(state.get("extra") or {})
+        from .errors import ModelFileError
+        from .random import key_from_seed
+
+        if not isinstance(state, dict):
+            raise ModelFileError("its state is not a mapping")
+
+        def count(name: str, low: int) -> int:
+            value = state.get(name)
+            if type(value) is not int or not low <= value <= 2**32 - 1:
+                raise ModelFileError(f"its state {name} must be an int in [{low}, 2**32 - 1]; got {value!r:.40}")
+            return value
+
+        key, shape = state.get("sample_key"), np.shape(key_from_seed(0))
+        if not isinstance(key, np.ndarray) or key.shape != shape or key.dtype != np.uint32:
+            raise ModelFileError(f"its state sample_key must be a uint32 array of shape {shape}")
+        extra = state.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise ModelFileError("its state extra is not a mapping")
+        self._sample_key_ = np.asarray(key, dtype=np.uint32)
+        self._n_sample_calls_ = count("n_sample_calls", 0)
+        self.n_features_in_ = count("n_features_in", 1)
+        self.n_train_ = count("n_train", 1)
+        self.fit_seed_ = count("fit_seed", 0)
+        self._set_extra_state(extra)
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
@@ -348,10 +365,19 @@ class Generator:
 
         from .vectorisers import vectoriser_class
 
+        from .errors import InvalidParameterError, ModelFileError
+
         hp = config.get("hyperparameters") or {}
-        obj = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in hp.items()})
+        if not isinstance(hp, dict):
+            raise ModelFileError("its hyperparameters are not a mapping")
+        try:
+            obj = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in hp.items()})
+            obj._validated_params()
+            vec_cls = vectoriser_class(config["vectoriser"])
+        except InvalidParameterError as exc:
+            raise ModelFileError(f"its settings are invalid: {exc}") from exc
         obj.params_ = jax.tree_util.tree_map(jax.numpy.asarray, trees["params"])
-        obj.vectoriser_ = vectoriser_class(config["vectoriser"]).from_state(trees["vectoriser"])
+        obj.vectoriser_ = vec_cls.from_state(trees["vectoriser"])
         obj._set_state(trees["state"])
         return obj
 
