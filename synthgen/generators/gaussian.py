@@ -52,13 +52,23 @@ class GaussianGenerator(Generator):
     }
 
     def _fit(self, key, X, hp):
+        self.covariance_type_ = hp["covariance_type"]
         return fit_gaussian(X, covariance_type=hp["covariance_type"], reg_covar=hp["reg_covar"])
 
     _sample_fn = staticmethod(sample_gaussian)
     _log_prob_fn = staticmethod(log_prob_gaussian)
 
     def _log_prob(self):
-        return log_prob_gaussian_diag if self.covariance_type == "diag" else log_prob_gaussian
+        """Scores follow the covariance the model was fitted with, whatever ``set_params`` did
+        since (the hyperparameter takes effect at the next ``fit``)."""
+        self._check_fitted()
+        return log_prob_gaussian_diag if self.covariance_type_ == "diag" else log_prob_gaussian
+
+    def _extra_state(self):
+        return {"covariance_type": self.covariance_type_}
+
+    def _set_extra_state(self, extra):
+        self.covariance_type_ = extra.get("covariance_type", self.covariance_type)
 
     @property
     def mean_(self):
