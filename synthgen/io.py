@@ -3,7 +3,9 @@
 A model file (``.sgm``) is a zip holding ``config.json`` (format version, synthgen
 version, generator name, hyperparameters, vectoriser, training summary, and the
 structure of every saved tree) and ``params.npz`` (the arrays, one entry per leaf).
-Arrays are read with ``allow_pickle=False``; nothing is ever unpickled.
+Arrays are read with ``allow_pickle=False``; nothing is ever unpickled.  Only the
+arrays the structure names are read, each after its declared size and its npy header
+are checked, so a file cannot make the reader allocate more than it plausibly holds.
 """
 
 from __future__ import annotations
@@ -12,23 +14,44 @@ import contextlib
 import importlib
 import io
 import json
+import math
 import os
+import re
+import socket
+import stat
 import tempfile
+import time
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import InvalidDataError, ModelFileError
+from .errors import InvalidDataError, ModelFileError, SynthgenError
 
 FORMAT_NAME = "synthgen-model"
 FORMAT_VERSION = 1
 _MAX_CONFIG_BYTES = 64 * 2**20
+#: params.npz may always expand to this many bytes; beyond it, to at most
+#: ``_MAX_EXPANSION`` times its compressed size (arrays of fitted floats barely compress).
+_FREE_PARAMS_BYTES = 256 * 2**20
+_MAX_EXPANSION = 100
+_MAX_TREE_DEPTH = 64
+#: a temporary file of a writer that has gone is removed once it is this old (seconds).
+STALE_TEMP_SECONDS = 60
+
+
+class OutputFileError(SynthgenError, OSError):
+    """An output file cannot be written: its folder is read-only or virtual, the disk is full."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Atomic writes
 # ---------------------------------------------------------------------------------------------
+
+#: temporary files being written by this process (removed by a signal handler on exit).
+_LIVE_TEMP: set[Path] = set()
 
 
 @contextlib.contextmanager
@@ -36,22 +59,104 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
     A crash, an exception or a Ctrl-C inside the block leaves no file under the final name.
+    The temporary name, ``.NAME.HOST-PID.XXXXXXXX.part``, says which process writes it, so
+    that a later write of ``NAME`` can remove what a killed writer left (see
+    :func:`sweep_stale_temp_files`).  A failure of the file system (no space left, a
+    read-only or virtual folder) is an :class:`OutputFileError` naming ``path``.
     """
     final = Path(path)
     folder = final.parent if str(final.parent) else Path(".")
     if not folder.is_dir():
         raise InvalidDataError(f"cannot write {final}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    _set_default_mode(tmp_path)
+    sweep_stale_temp_files(final)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{_writer_tag()}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise output_error(final, exc) from exc
+    tmp_path = Path(tmp)
+    _LIVE_TEMP.add(tmp_path)
+    try:
+        os.close(fd)
+        _set_default_mode(tmp_path)
         yield tmp_path
         os.replace(tmp_path, final)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, SynthgenError):
+            raise output_error(final, exc) from exc
         raise
+    finally:
+        _LIVE_TEMP.discard(tmp_path)
+
+
+def output_error(final: Path, exc: OSError) -> OutputFileError:
+    """``exc`` (raised while writing ``final`` or its temporary file) as one line naming ``final``."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    if exc.errno is not None:
+        reason += f" (errno {exc.errno})"
+    kept = "; the existing file is unchanged" if final.exists() else ""
+    err = OutputFileError(f"cannot write {final}: {reason}{kept}")
+    err.errno, err.strerror, err.filename = exc.errno, exc.strerror, str(final)
+    return err
+
+
+def remove_live_temp_files() -> None:
+    """Remove the temporary files this process is writing (for a handler of SIGTERM or SIGINT)."""
+    for tmp in list(_LIVE_TEMP):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _LIVE_TEMP.discard(tmp)
+
+
+def _writer_tag() -> str:
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname().split(".")[0])[:32] or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def sweep_stale_temp_files(final: str | os.PathLike) -> list[Path]:
+    """Remove temporary files that earlier writes of ``final`` left behind; return them.
+
+    A file is removed only when its name says it was written on this host by a process
+    that no longer exists, and it has not changed for :data:`STALE_TEMP_SECONDS`: a
+    concurrent writer's file (its process is alive) is never touched.
+    """
+    final = Path(final)
+    folder = final.parent if str(final.parent) else Path(".")
+    prefix, host = f".{final.name}.", _writer_tag().rpartition("-")[0]
+    removed = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(prefix) and e.name.endswith(".part")]
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.name[len(prefix):-len(".part")].split(".")
+        if len(parts) != 2:
+            continue
+        owner, _, pid = parts[0].rpartition("-")
+        if owner != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime >= STALE_TEMP_SECONDS:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _set_default_mode(path: Path) -> None:
@@ -112,44 +217,71 @@ def flatten_tree(tree: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
     return {"__tree__": "array", "key": prefix}
 
 
-def unflatten_tree(spec: Any, arrays: dict[str, np.ndarray]) -> Any:
+def unflatten_tree(spec: Any, arrays: dict[str, np.ndarray], _depth: int = 0) -> Any:
     """Inverse of :func:`flatten_tree`; raises ``ModelFileError`` on anything unexpected."""
+    if _depth > _MAX_TREE_DEPTH:
+        raise ModelFileError(f"the model's structure is nested more than {_MAX_TREE_DEPTH} levels deep")
     if spec is None or isinstance(spec, (bool, int, float, str)):
         return spec
     if not isinstance(spec, dict) or "__tree__" not in spec:
         raise ModelFileError(f"unexpected entry in the model's structure: {spec!r:.80}")
-    kind = spec["__tree__"]
+    kind, depth = spec["__tree__"], _depth + 1
     if kind == "array":
         key = spec.get("key")
-        if key not in arrays:
+        if not isinstance(key, str) or key not in arrays:
             raise ModelFileError(f"the model file lacks the array {key!r}")
         return arrays[key]
     if kind == "dict":
-        return {k: unflatten_tree(v, arrays) for k, v in spec["items"].items()}
+        items = _node_items(spec, dict)
+        return {k: unflatten_tree(v, arrays, depth) for k, v in items.items()}
     if kind in ("list", "tuple"):
-        items = [unflatten_tree(v, arrays) for v in spec["items"]]
+        items = [unflatten_tree(v, arrays, depth) for v in _node_items(spec, list)]
         return items if kind == "list" else tuple(items)
     if kind == "namedtuple":
         cls = _resolve_namedtuple(spec.get("class", ""))
-        fields = spec.get("fields", {})
-        if set(fields) != set(cls._fields):
+        fields = spec.get("fields")
+        if not isinstance(fields, dict) or set(fields) != set(cls._fields):
             raise ModelFileError(f"fields of {cls.__name__} in the model file do not match")
-        return cls(**{f: unflatten_tree(v, arrays) for f, v in fields.items()})
-    raise ModelFileError(f"unknown node kind {kind!r} in the model's structure")
+        return cls(**{f: unflatten_tree(v, arrays, depth) for f, v in fields.items()})
+    raise ModelFileError(f"unknown node kind {kind!r:.40} in the model's structure")
 
 
-def _resolve_namedtuple(name: str):
-    module_name, _, qualname = name.partition(":")
-    if not (module_name == "synthgen" or module_name.startswith("synthgen.")) or not qualname:
-        raise ModelFileError(f"the model file names a class outside synthgen: {name!r}")
+def _node_items(spec: dict, kind: type):
+    items = spec.get("items")
+    if not isinstance(items, kind):
+        raise ModelFileError(
+            f"a {spec['__tree__']} node of the model's structure has no {kind.__name__} of items"
+        )
+    return items
+
+
+def _resolve_namedtuple(name: Any):
+    """The parameter tuple class ``"synthgen.module:Class"``: a NamedTuple defined in that module.
+
+    Only a class the named synthgen module itself defines is accepted: no attribute chains,
+    no names a module imports from elsewhere.
+    """
+    if not isinstance(name, str):
+        raise ModelFileError(f"the model file names a class by {name!r:.80}, not by a string")
+    module_name, sep, qualname = name.partition(":")
+    if not sep or not (module_name == "synthgen" or module_name.startswith("synthgen.")):
+        raise ModelFileError(f"the model file names a class outside synthgen: {name!r:.120}")
+    if not qualname.isidentifier() or not all(p.isidentifier() for p in module_name.split(".")):
+        raise ModelFileError(
+            f"the model file names {name!r:.120}; a class is named module:Class, without attribute chains"
+        )
     try:
-        obj = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
         raise ModelFileError(f"the model file names an unknown class {name!r}") from exc
-    if not (isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields")):
+    obj = vars(module).get(qualname)
+    if obj is None:
+        raise ModelFileError(f"the model file names an unknown class {name!r}")
+    if not (isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields")
+            and hasattr(obj, "_make")):
         raise ModelFileError(f"the model file names {name!r}, which is not a parameter tuple")
+    if obj.__module__ != module_name or obj.__qualname__ != qualname:
+        raise ModelFileError(f"the model file names {name!r}, which {module_name} does not define")
     return obj
 
 
@@ -173,7 +305,11 @@ def write_model_file(path: str | os.PathLike, config: dict, trees: dict[str, Any
 
 
 def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, Any]]:
-    """Read a model file; return ``(config, trees)``.  Every failure is a ``ModelFileError``."""
+    """Read a model file; return ``(config, trees)``.  Every failure is a ``ModelFileError``.
+
+    Only ``config.json`` and the arrays its structure names are read; the declared size of
+    each is checked before anything is decompressed.
+    """
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"model file {path} does not exist")
@@ -181,48 +317,133 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, Any]]:
         raise ModelFileError(f"model file {path} is a folder, not a file")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "config.json" not in names or "params.npz" not in names:
-                raise ModelFileError(
-                    f"{path} is not a synthgen model file (it lacks config.json or params.npz)"
-                )
-            info = zf.getinfo("config.json")
-            if info.file_size > _MAX_CONFIG_BYTES:
-                raise ModelFileError(f"{path}: config.json is implausibly large")
-            config = json.loads(zf.read("config.json").decode("utf-8"))
-            npz_bytes = zf.read("params.npz")
+            config = _read_config(path, zf)
+            _check_config(path, config)
+            arrays = _read_arrays(path, zf, _array_keys(config["trees"]))
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
         raise ModelFileError(f"{path} is damaged or not a synthgen model file ({exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: config.json is not valid JSON ({exc})") from exc
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"{path} could not be read ({exc})") from exc
-    _check_config(path, config)
+    except RecursionError as exc:
+        raise ModelFileError(f"{path}: config.json is nested too deeply") from exc
+    except (OSError, ValueError, RuntimeError, NotImplementedError, MemoryError) as exc:
+        raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {exc})") from exc
     try:
-        with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: params.npz holds data that needs pickle; refusing ({exc})") from exc
-    except Exception as exc:  # noqa: BLE001 - numpy raises many kinds on corrupt archives
-        raise ModelFileError(f"{path}: params.npz is damaged ({exc})") from exc
-    trees = {name: unflatten_tree(spec, arrays) for name, spec in config["trees"].items()}
+        trees = {name: unflatten_tree(spec, arrays) for name, spec in config["trees"].items()}
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
     return config, trees
+
+
+def _read_config(path: Path, zf: zipfile.ZipFile) -> Any:
+    names = set(zf.namelist())
+    if "config.json" not in names or "params.npz" not in names:
+        raise ModelFileError(f"{path} is not a synthgen model file (it lacks config.json or params.npz)")
+    info = zf.getinfo("config.json")
+    if info.file_size > _MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{path}: config.json is implausibly large ({info.file_size:,} bytes)")
+    with zf.open(info) as fh:
+        raw = fh.read(_MAX_CONFIG_BYTES + 1)
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{path}: config.json is implausibly large")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: config.json is not valid JSON ({exc})") from exc
+
+
+def _array_keys(specs: Any) -> set[str]:
+    """The keys of every array the saved structure refers to (the members worth reading)."""
+    keys: set[str] = set()
+    stack = [(specs, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_TREE_DEPTH:
+            raise ModelFileError(f"the model's structure is nested more than {_MAX_TREE_DEPTH} levels deep")
+        if isinstance(node, dict):
+            if node.get("__tree__") == "array" and isinstance(node.get("key"), str):
+                keys.add(node["key"])
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return keys
+
+
+def _read_arrays(path: Path, zf: zipfile.ZipFile, keys: set[str]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of params.npz, read one by one from the compressed stream."""
+    info = zf.getinfo("params.npz")
+    limit = max(_FREE_PARAMS_BYTES, _MAX_EXPANSION * info.compress_size)
+    if info.file_size > limit:
+        raise ModelFileError(
+            f"{path}: params.npz declares {info.file_size:,} bytes from {info.compress_size:,} "
+            f"compressed (more than {_MAX_EXPANSION} to 1); refusing to expand it"
+        )
+    with zf.open(info) as raw:
+        try:
+            npz = zipfile.ZipFile(raw)
+        except zipfile.BadZipFile as exc:
+            raise ModelFileError(f"{path}: params.npz is damaged ({exc})") from exc
+        with npz:
+            members = {}
+            for key in sorted(keys):
+                try:
+                    members[key] = npz.getinfo(f"{key}.npy")
+                except KeyError:
+                    raise ModelFileError(f"{path}: params.npz lacks the array {key!r}") from None
+            if sum(m.file_size for m in members.values()) > info.file_size:
+                raise ModelFileError(f"{path}: the arrays of params.npz declare more bytes than it holds")
+            arrays = {}
+            for key, member in sorted(members.items(), key=lambda kv: kv[1].header_offset):
+                with npz.open(member) as fh:
+                    arrays[key] = _read_npy(path, key, fh, member.file_size)
+    return arrays
+
+
+def _read_npy(path: Path, key: str, fh, size: int) -> np.ndarray:
+    """One ``.npy`` entry of ``size`` bytes; its header must account for exactly that size."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"npy format version {version} is not supported")
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: array {key!r} in params.npz is damaged ({exc})") from exc
+    if dtype.hasobject:
+        raise ModelFileError(
+            f"{path}: params.npz holds data that needs pickle (array {key!r} of Python objects); refusing"
+        )
+    body = size - fh.tell()
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes != body:
+        raise ModelFileError(
+            f"{path}: array {key!r} in params.npz declares shape {shape} of {dtype} ({nbytes:,} bytes) "
+            f"but its entry holds {body:,} bytes"
+        )
+    fh.seek(0)
+    try:
+        return fmt.read_array(fh, allow_pickle=False)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: array {key!r} in params.npz is damaged ({exc})") from exc
 
 
 def _check_config(path: Path, config: Any) -> None:
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path} is not a synthgen model file (no synthgen format marker)")
     version = config.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{path}: the format version is missing or not an integer")
+    if type(version) is not int:
+        raise ModelFileError(f"{path}: the format version is missing or not an integer (got {version!r:.40})")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written in model format {version} (by synthgen "
-            f"{config.get('synthgen_version', '?')}); this synthgen reads up to format "
+            f"{config.get('synthgen_version', '?')!s:.40}); this synthgen reads up to format "
             f"{FORMAT_VERSION}: upgrade synthgen"
         )
+    if version < 1:
+        raise ModelFileError(f"{path}: format version {version} is not a model format (they start at 1)")
     if not isinstance(config.get("trees"), dict) or not isinstance(config.get("generator"), str):
         raise ModelFileError(f"{path}: config.json lacks the generator name or its trees")
 
@@ -243,8 +464,13 @@ def data_format(path: str | os.PathLike) -> str:
     return TABLE_SUFFIXES[suffix]
 
 
-def read_data(path: str | os.PathLike):
-    """Read a table (CSV, Parquet, JSON Lines) as a DataFrame, or a text file as a list of str."""
+def read_data(path: str | os.PathLike, *, parse_dates: bool = True):
+    """Read a table (CSV, Parquet, JSON Lines) as a DataFrame, or a text file as a list of str.
+
+    In CSV and JSON Lines, a text column whose values all read as date-times of one format
+    becomes a datetime64 column (see :func:`synthgen.vectorisers._dtypes.parse_datetimes`);
+    ``parse_dates=False`` keeps every column as the reader gives it.
+    """
     import pandas as pd
 
     path = Path(path)
@@ -265,6 +491,10 @@ def read_data(path: str | os.PathLike):
         raise InvalidDataError(f"could not read {path} as {fmt}: {exc}") from exc
     if frame.shape[1] and str(frame.columns[0]).startswith("Unnamed: 0"):
         frame = frame.drop(columns=frame.columns[0])
+    if parse_dates and fmt in ("csv", "jsonl"):
+        from .vectorisers._dtypes import parse_datetimes
+
+        frame = parse_datetimes(frame)
     return frame
 
 
@@ -272,7 +502,7 @@ class TableWriter:
     """Append chunks of rows to a CSV, Parquet, JSON Lines or text file, or CSV to a stream.
 
     Use as a context manager; a file is written under a temporary name and renamed
-    only when the block ends without an exception.
+    only when the block ends without an exception (closing the file included).
     """
 
     def __init__(self, path: str | os.PathLike | None, stream=None):
@@ -282,51 +512,99 @@ class TableWriter:
         self._parquet = None
         self._first = True
         self._atomic = None
+        self._fh = None
 
     def __enter__(self) -> "TableWriter":
-        if self.path is not None:
-            self._atomic = atomic_path(self.path)
-            self._tmp = self._atomic.__enter__()
-            self._fh = None if self.fmt == "parquet" else open(self._tmp, "w", encoding="utf-8", newline="")
-        else:
+        if self.path is None:
             self._fh = self.stream
+            return self
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        try:
+            if self.fmt != "parquet":
+                self._fh = open(self._tmp, "w", encoding="utf-8", newline="")
+        except BaseException as exc:
+            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def write(self, chunk) -> None:
-        import pandas as pd
-
-        if isinstance(chunk, list):
-            if self.fmt in ("csv", "text"):
-                self._fh.write("".join(f"{s}\n" for s in chunk))
-                return
-            chunk = pd.DataFrame({"value": chunk})
-        if isinstance(chunk, np.ndarray):
-            chunk = pd.DataFrame(chunk, columns=[f"x{i}" for i in range(chunk.shape[1])])
-        if self.fmt == "csv":
-            chunk.to_csv(self._fh, index=False, header=self._first)
-        elif self.fmt == "jsonl":
-            text = chunk.to_json(orient="records", lines=True, date_format="iso",
-                                 double_precision=15)
-            self._fh.write(text if text.endswith("\n") else text + "\n")
-        elif self.fmt == "parquet":
-            import pyarrow as pa
+        if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            table = _arrow_table(chunk)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self._tmp, table.schema)
             self._parquet.write_table(table)
         else:
-            raise InvalidDataError("a text output file takes strings only; use .csv for tables")
+            self._fh.write(encode_text(chunk, self.fmt, header=self._first))
         self._first = False
 
     def __exit__(self, exc_type, exc, tb):
-        if self._parquet is not None:
-            self._parquet.close()
-        if self.path is not None and self._fh is not None:
-            self._fh.close()
-        elif self._fh is not None:
-            self._fh.flush()
+        close_error = None
+        try:
+            self._close()
+        except BaseException as err:  # noqa: BLE001 - a failed close fails the write
+            close_error = err
+        if exc is None and close_error is not None:
+            exc_type, exc, tb = type(close_error), close_error, close_error.__traceback__
+        suppressed = False
         if self._atomic is not None:
-            return self._atomic.__exit__(exc_type, exc, tb)
-        return False
+            suppressed = self._atomic.__exit__(exc_type, exc, tb)
+        if close_error is not None and exc is close_error:
+            raise close_error
+        return suppressed
+
+    def _close(self) -> None:
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+        finally:
+            if self.path is not None and self._fh is not None:
+                self._fh.close()
+            elif self._fh is not None:
+                self._fh.flush()
+
+
+def _frame(chunk):
+    import pandas as pd
+
+    if isinstance(chunk, list):
+        return pd.DataFrame({"value": chunk})
+    if isinstance(chunk, np.ndarray):
+        return pd.DataFrame(chunk, columns=[f"x{i}" for i in range(chunk.shape[1])])
+    return chunk
+
+
+def _arrow_table(chunk):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(_frame(chunk), preserve_index=False)
+
+
+def encode_text(chunk, fmt: str, *, header: bool = True) -> str:
+    """Rows (a DataFrame, an array or a list of strings) as CSV, JSON Lines or text lines."""
+    if isinstance(chunk, list) and fmt in ("csv", "text"):
+        return "".join(f"{s}\n" for s in chunk)
+    if fmt == "text":
+        raise InvalidDataError("a text output file takes strings only; use .csv for tables")
+    frame = _frame(chunk)
+    if fmt == "csv":
+        return frame.to_csv(index=False, header=header)
+    text = frame.to_json(orient="records", lines=True, date_format="iso", double_precision=15)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def encoded_bytes_per_row(chunk, fmt: str, rows: int = 2000) -> float:
+    """Bytes a row of ``chunk`` takes in format ``fmt``, measured on its first ``rows`` rows."""
+    part = chunk[:rows] if isinstance(chunk, (list, np.ndarray)) else chunk.iloc[:rows]
+    n = len(part)
+    if n == 0:
+        return 0.0
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        buf = io.BytesIO()
+        pq.write_table(_arrow_table(part), buf)
+        return buf.tell() / n
+    return len(encode_text(part, fmt, header=False).encode("utf-8")) / n

@@ -26,6 +26,8 @@ _BUILTIN = {
             "Gaussian kernel density estimate; bandwidth by rule or cross-validation"),
     "vae": ("synthgen.generators.vae", "VAEGenerator",
             "variational autoencoder (flax + optax) with one head per data block"),
+    "circuit": ("synthgen.generators.circuit", "CircuitGenerator",
+                "probabilistic circuit (hidden Chow-Liu tree) over mixed-type tables, by EM"),
 }
 
 _EXTRA_BUILTIN: dict[str, tuple[str, str, str]] = {
@@ -95,9 +97,11 @@ def make(name: str, **hyperparameters):
 
 
 def load(path):
-    """Load a fitted generator (or sampler) from a ``.sgm`` model file."""
-    from .io import read_model_file
+    """Load a fitted generator (or sampler) from a ``.sgm`` model file.
 
-    config, trees = read_model_file(path)
-    cls = get_generator_class(config["generator"], for_file=str(path))
-    return cls._from_file(config, trees)
+    The file is checked against the generator it names before it is used (see
+    :mod:`synthgen.loading`); a damaged, foreign or inconsistent file raises ``ModelFileError``.
+    """
+    from .loading import load_model
+
+    return load_model(path)

@@ -342,35 +342,101 @@ class RejectionSampler(Generator):
 
     @classmethod
     def _from_file(cls, config: dict, trees: dict) -> "RejectionSampler":
+        from ..errors import ModelFileError
+        from ..loading import from_trees
         from ..registry import get_generator_class
 
-        inner_cfg = config["inner"]
-        inner_cls = get_generator_class(inner_cfg["generator"])
-        inner = inner_cls._from_file(
-            {"hyperparameters": inner_cfg["hyperparameters"], "vectoriser": config["vectoriser"]}, trees
-        )
-        hp = dict(config["hyperparameters"])
-        obj = cls(inner, **hp)
+        inner_cfg, hp, state = config.get("inner"), config.get("hyperparameters"), trees.get("sampler")
+        if not isinstance(inner_cfg, dict) or not isinstance(inner_cfg.get("generator"), str):
+            raise ModelFileError("it does not say which generator its sampler wraps")
+        if not isinstance(hp, dict) or not isinstance(state, dict):
+            raise ModelFileError("it lacks the sampler's settings or state")
+        inner_cls = get_generator_class(inner_cfg["generator"], for_file="its sampler")
+        if issubclass(inner_cls, RejectionSampler):
+            raise ModelFileError("its sampler wraps another sampler")
+        inner = from_trees(inner_cls, {"hyperparameters": inner_cfg.get("hyperparameters", {}),
+                                       "vectoriser": config.get("vectoriser")}, trees)
+        try:
+            obj = cls(inner, **hp)
+            obj._validated_params()
+            obj.predicate_ = as_predicate(hp.get("require"))
+        except InvalidParameterError as exc:
+            raise ModelFileError(f"its sampler settings are invalid: {exc}") from exc
         obj.generator_ = inner
-        obj.predicate_ = as_predicate(hp.get("require"))
-        state = trees["sampler"]
-        space_state = state["space"]
-        obj.space_ = LatentSpace(inner) if space_state["kind"] == "latent" else DataSpace(inner)
-        obj.space_.set_state(space_state)
-        obj.threshold_ = float(state["threshold"])
+        obj.space_ = _space_from_state(inner, state.get("space"))
+        threshold = state.get("threshold")
+        if type(threshold) not in (int, float) or not math.isfinite(threshold) or threshold <= 0:
+            raise ModelFileError(f"its sampler threshold must be a positive number; got {threshold!r:.40}")
+        obj.threshold_ = float(threshold)
         obj.n_avoided_ = obj.space_.n_records
         obj.vectoriser_ = inner.vectoriser_
         obj.n_features_in_, obj.n_train_ = inner.n_features_in_, inner.n_train_
-        obj.fit_seed_ = int(state["fit_seed"])
         obj.params_ = inner.params_
-        obj._sample_key_ = np.asarray(state["sample_key"], dtype=np.uint32)
-        obj._n_sample_calls_ = int(state["n_sample_calls"])
+        obj._sample_key_, obj.fit_seed_, obj._n_sample_calls_ = _saved_stream(state)
         obj.summary_ = {}
         return obj
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "space_"):
             raise NotFittedError("this rejection sampler is not fitted yet; call fit first")
+
+
+def _space_from_state(inner, state) -> DataSpace | LatentSpace:
+    """The space a sampler saved, its records checked against the generator it wraps."""
+    from ..errors import ModelFileError
+
+    kind = state.get("kind") if isinstance(state, dict) else None
+    if kind not in ("data", "latent"):
+        raise ModelFileError("its sampler's space is neither 'data' nor 'latent'")
+    if kind == "latent":
+        if not hasattr(inner, "encode"):
+            raise ModelFileError(f"its sampler works in a latent space, which {inner.name} has not")
+        space = LatentSpace(inner)
+        rows = _saved_records(state, "mu", space.dim)
+        _saved_records(state, "sigma", space.dim, rows=rows, positive=True)
+        if state.get("mode") not in (None, "sample", "mode"):
+            raise ModelFileError(f"its sampler's decode mode {state.get('mode')!r:.40} is unknown")
+    else:
+        space = DataSpace(inner)
+        if state.get("scale") not in ("neighbour", "kernel"):
+            raise ModelFileError(f"its sampler's scale {state.get('scale')!r:.40} is unknown")
+        rows = _saved_records(state, "records", space.dim)
+        _saved_records(state, "whiten", space.dim, rows=space.dim)
+        if state.get("scales") is not None:
+            _saved_records(state, "scales", space.dim, rows=rows, positive=True)
+    space.set_state(state)
+    return space
+
+
+def _saved_stream(state: dict) -> tuple[np.ndarray, int, int]:
+    """The sampler's key, fit seed and count of unseeded calls, checked."""
+    from ..errors import ModelFileError
+    from ..random import key_from_seed
+
+    key, shape = state.get("sample_key"), np.shape(key_from_seed(0))
+    if not isinstance(key, np.ndarray) or key.shape != shape or key.dtype != np.uint32:
+        raise ModelFileError(f"its sampler's sample_key must be a uint32 array of shape {shape}")
+    counts = []
+    for name in ("fit_seed", "n_sample_calls"):
+        value = state.get(name)
+        if type(value) is not int or not 0 <= value <= 2**32 - 1:
+            raise ModelFileError(f"its sampler's {name} must be an int in [0, 2**32 - 1]; got {value!r:.40}")
+        counts.append(value)
+    return key, counts[0], counts[1]
+
+
+def _saved_records(state: dict, name: str, dim: int, rows: int | None = None,
+                   positive: bool = False) -> int:
+    from ..errors import ModelFileError
+
+    arr = state.get(name)
+    if (not isinstance(arr, np.ndarray) or arr.dtype.kind != "f" or arr.ndim != 2 or arr.shape[1] != dim
+            or len(arr) < 1 or (rows is not None and len(arr) != rows)):
+        want = f"({rows if rows is not None else 'rows'}, {dim})"
+        raise ModelFileError(f"its sampler's {name} must be a float array of shape {want}")
+    if not np.isfinite(arr).all() or (positive and not (arr > 0).all()):
+        raise ModelFileError(f"its sampler's {name} must be finite{' and positive' if positive else ''}")
+    return len(arr)
 
 
 def chi_threshold(alpha: float, d: int) -> float:
