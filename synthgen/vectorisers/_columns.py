@@ -4,66 +4,48 @@ Every codec is fitted on one pandas Series and then maps it to a few float colum
 (``encode``) and back (``decode``); its state is JSON values and numpy arrays only.
 A column with gaps (and some values) gets a missing-indicator feature, except a
 categorical column, where a gap is its own one-hot slot.
+
+An identifier column has no features at all: each sampled row gets a fresh value.  A
+categorical column with more categories than the default cap keeps the most frequent and
+pools the rest, and says so in a warning.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidDataError
+from ..errors import InvalidDataError, SamplingError
 from . import _dtypes as dt
-from ._decoding import flag_threshold, onehot_offsets
+from ._decoding import (draw_integer_ids, draw_text_ids, fit_integer_ids, fit_text_ids,
+                        flag_threshold, onehot_offsets, row_hash, salted_hashes, salted_uniforms,
+                        text_id_room)
 from ._scalers import fit_scaling, scale, scaled_fill, unscale
 
-KINDS = ("continuous", "integer", "categorical", "boolean", "datetime", "constant")
+KINDS = ("continuous", "integer", "categorical", "boolean", "datetime", "constant", "identifier")
 MISSING = "<missing>"
 OTHER = "<other>"
+
+#: One-hot slots per categorical column under ``max_categories="auto"`` (``<other>`` included).
+DEFAULT_MAX_CATEGORIES = 50
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Candidate resolutions of a date-time column, in nanoseconds (day ... nanosecond).
 _STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 _NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
-# kind -> dtype families it accepts
-_ACCEPTS = {
-    "continuous": ("int", "float"),
-    "integer": ("int", "float"),
-    "datetime": ("datetime", "timedelta"),
-    "categorical": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
-    "boolean": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
-    "constant": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
-}
 
-
-def infer_kind(series: pd.Series) -> str:
-    """The kind a column is given when none is named for it."""
-    fam = dt.family(series.dtype)
-    if fam == "other":
-        raise InvalidDataError(
-            f"column {series.name!r} has dtype {series.dtype}, which a TableVectoriser cannot "
-            "model; convert it to numbers, strings, booleans or date-times"
-        )
-    if series.nunique(dropna=True) <= 1:
-        return "constant"
-    return {"bool": "boolean", "datetime": "datetime", "timedelta": "datetime", "int": "integer",
-            "float": "continuous"}.get(fam, "categorical")
-
-
-def check_kind(series: pd.Series, kind: str) -> None:
-    """Refuse a named kind the column's dtype or values cannot take."""
-    fam = dt.family(series.dtype)
-    if fam not in _ACCEPTS[kind]:
-        raise InvalidDataError(
-            f"column {series.name!r} (dtype {series.dtype}) cannot be {kind}; that kind takes "
-            f"{', '.join(_ACCEPTS[kind])} columns"
-        )
-    distinct = series.nunique(dropna=True)
-    if (kind == "boolean" and distinct > 2) or (kind == "constant" and distinct > 1):
-        raise InvalidDataError(
-            f"column {series.name!r} cannot be {kind}: it has {distinct} distinct values"
-        )
+def warn(message: str) -> None:
+    """A ``UserWarning`` attributed to the first caller outside synthgen."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 class Codec:
@@ -102,6 +84,11 @@ class Codec:
     @property
     def has_indicator(self) -> bool:
         return self.gaps and self.kind != "categorical"
+
+    @property
+    def uses_row_hash(self) -> bool:
+        """Whether decoding draws from the row hashes (see :func:`row_hash`)."""
+        return False
 
     def layout(self) -> list[tuple[str, str, list[str]]]:
         """``(block name, block kind, feature names)`` for each block, in order."""
@@ -312,6 +299,87 @@ class ConstantCodec(Codec):
         self.values = list(state["values"])
 
 
+class IdentifierCodec(Codec):
+    """An identifier (a key, a code, a name unique to its row): no features of its own.
+
+    Each sampled row gets a fresh value derived from the row's hash: an integer from a range
+    beside the training values, or a string of the training values' shape (see
+    :func:`synthgen.vectorisers._decoding.fit_text_ids`), never a training value, and
+    different from every other value decoded in the same call.
+    """
+
+    kind = "identifier"
+
+    def _fit(self, series, missing):
+        observed = series[~missing]
+        if dt.family(dt.value_dtype(self.spec)) == "text":
+            self.form = "text"
+            self.shape = fit_text_ids([str(v) for v in observed.to_numpy(dtype=object)])
+        else:
+            self.form = "integer"
+            lo, hi = (int(observed.min()), int(observed.max())) if observed.size else (0, -1)
+            self.shape = fit_integer_ids(lo, hi, *dt.int_bounds(dt.restore_dtype(self.spec)))
+        if self.room == 0:
+            raise InvalidDataError(
+                f"column {self.name!r} cannot be an identifier: its values leave no room for "
+                "fresh ones of the same shape"
+            )
+
+    @property
+    def room(self) -> int:
+        """How many fresh values one call can decode."""
+        return int(self.shape["width"]) if self.form == "integer" else text_id_room(self.shape)
+
+    @property
+    def uses_row_hash(self) -> bool:
+        return True
+
+    def _encode(self, series, missing):
+        self._check_no_new_gaps(missing)
+        return []
+
+    def _decode(self, Z, missing, row_hash):
+        h = salted_hashes(row_hash[~missing], self.options["salt"])
+        try:
+            if self.form == "text":
+                fresh = draw_text_ids(self.shape, h)
+            else:
+                fresh = draw_integer_ids(self.shape, h)
+        except ValueError:
+            raise SamplingError(
+                f"column {self.name!r} has room for {self.room} fresh identifiers of its shape "
+                f"in one call, fewer than the {len(h)} rows asked for; sample in smaller chunks "
+                f"(iter_sample), or declare kinds={{{self.name!r}: 'categorical'}}"
+            ) from None
+        dtype = dt.restore_dtype(self.spec)
+        if self.form == "text":
+            out = np.full(len(Z), None, dtype=object)
+            out[~missing] = fresh
+            return pd.Series(out).astype(dtype)
+        values = np.zeros(len(Z), dtype=np.int64)
+        values[~missing] = fresh
+        out = pd.Series(values).astype(dtype)
+        if missing.any():
+            out[missing] = None
+        return out
+
+    def _layout(self):
+        return []
+
+    def _get_state(self):
+        return {"form": self.form, "shape": self.shape}
+
+    def _set_state(self, state):
+        self.form, shape = str(state["form"]), dict(state["shape"])
+        if self.form == "text":
+            shape["alphabets"] = [str(a) for a in shape["alphabets"]]
+            for key in ("lengths", "counts", "leads", "used", "used_at"):
+                shape[key] = np.asarray(shape[key], dtype=np.int64)
+        else:
+            shape = {k: int(v) for k, v in shape.items()}
+        self.shape = shape
+
+
 def _distinct(series: pd.Series) -> pd.Index:
     """Distinct values in a stable order: sorted when they sort, else as first seen."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -325,35 +393,15 @@ def _distinct(series: pd.Series) -> pd.Index:
         return values
 
 
-def row_hash(X: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row's float32 bits: a row's own pseudo-random number."""
-    bits = np.ascontiguousarray(X, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    h = np.full(len(X), 0x9E3779B97F4A7C15, dtype=np.uint64)
-    for j in range(bits.shape[1]):
-        h = _mix(h ^ bits[:, j])
-    return h
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser (wrapping uint64 arithmetic)."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def salted_uniforms(h: np.ndarray, salt: int) -> np.ndarray:
-    """Uniform numbers in [0, 1) from row hashes, different for each ``salt``."""
-    mixed = _mix(h ^ _mix(np.full(1, salt + 1, dtype=np.uint64)))
-    return (mixed >> np.uint64(11)).astype(np.float64) / float(2**53)
-
-
 class CategoricalCodec(Codec):
     """One-hot over the seen categories, with slots for pooled rare categories and for gaps.
 
     Slots, in order: each kept category, then ``<other>`` (the pooled rare categories) if
     any were pooled, then ``<missing>`` if the column had gaps.  ``<other>`` decodes to the
     most frequent pooled category (``decode_other="mode"``) or to a pooled category drawn
-    with its training frequency (``"frequency"``) by a number derived from the row itself.
+    with its training frequency (``"frequency"``) by a number derived from the row itself;
+    ``"auto"`` is ``"frequency"`` for a column capped by ``max_categories="auto"`` (at
+    :data:`DEFAULT_MAX_CATEGORIES` slots, with a warning) and ``"mode"`` otherwise.
     """
 
     kind = "categorical"
@@ -363,8 +411,23 @@ class CategoricalCodec(Codec):
         self.values = dt.to_json_values(_distinct(observed), self.name)
         codes = self._values().get_indexer(observed.to_numpy(dtype=object))
         self.counts = np.bincount(codes, minlength=len(self.values)).astype(np.int64)
-        pooled = _pooled(self.counts, len(series), self.options["min_frequency"],
-                         self.options["max_categories"])
+        cap, min_frequency = self.options["max_categories"], self.options["min_frequency"]
+        auto = cap == "auto"
+        pooled = _pooled(self.counts, len(series), min_frequency,
+                         DEFAULT_MAX_CATEGORIES if auto else cap)
+        capped = auto and bool((pooled & ~_pooled(self.counts, len(series), min_frequency,
+                                                  None)).any())
+        self.decode_other = self.options["decode_other"]
+        if self.decode_other == "auto":
+            self.decode_other = "frequency" if capped else "mode"
+        if capped:
+            warn(
+                f"column {self.name!r} has {len(self.values)} categories, more than the default "
+                f"max_categories={DEFAULT_MAX_CATEGORIES} one-hot slots: the "
+                f"{int((~pooled).sum())} most frequent are modelled and the other "
+                f"{int(pooled.sum())} pooled into one {OTHER} slot, decoded to one of them at "
+                "their training frequencies; pass max_categories=None to model every category"
+            )
         kept = np.flatnonzero(~pooled)
         self.slot_of = np.full(len(self.values), len(kept), dtype=np.int64)
         self.slot_of[kept] = np.arange(len(kept))
@@ -409,11 +472,15 @@ class CategoricalCodec(Codec):
     def _decode_other(self, n: int, row_hash, rows: np.ndarray) -> np.ndarray:
         members = np.flatnonzero(self.slot_of == self.n_kept)
         weights = self.counts[members].astype(np.float64)
-        if self.options["decode_other"] == "mode" or row_hash is None:
+        if self.decode_other == "mode" or row_hash is None:
             return np.full(n, members[int(np.argmax(weights))])
         u = salted_uniforms(row_hash[rows], self.options["salt"])
         cdf = np.cumsum(weights) / weights.sum()
         return members[np.minimum(np.searchsorted(cdf, u, side="right"), len(members) - 1)]
+
+    @property
+    def uses_row_hash(self) -> bool:
+        return self.pooled and self.decode_other == "frequency"
 
     def _layout(self):
         names = [None] * self.n_kept
@@ -426,7 +493,8 @@ class CategoricalCodec(Codec):
 
     def _get_state(self):
         return {"values": self.values, "counts": self.counts, "slot_of": self.slot_of,
-                "n_kept": self.n_kept, "pooled": self.pooled, "offsets": self.offsets}
+                "n_kept": self.n_kept, "pooled": self.pooled, "offsets": self.offsets,
+                "decode_other": self.decode_other}
 
     def _set_state(self, state):
         self.values = list(state["values"])
@@ -434,6 +502,7 @@ class CategoricalCodec(Codec):
         self.slot_of = np.asarray(state["slot_of"], dtype=np.int64)
         self.n_kept, self.pooled = int(state["n_kept"]), bool(state["pooled"])
         self.offsets = np.asarray(state["offsets"], dtype=np.float64)
+        self.decode_other = str(state.get("decode_other", self.options["decode_other"]))
 
 
 def _pooled(counts: np.ndarray, n_rows: int, min_frequency, max_categories) -> np.ndarray:
@@ -451,7 +520,7 @@ def _pooled(counts: np.ndarray, n_rows: int, min_frequency, max_categories) -> n
 
 
 CODECS = {c.kind: c for c in (NumericCodec, IntegerCodec, DatetimeCodec, BooleanCodec,
-                              ConstantCodec, CategoricalCodec)}
+                              ConstantCodec, CategoricalCodec, IdentifierCodec)}
 
 
 def make_codec(kind: str, name: str, spec: dict, options: dict) -> Codec:

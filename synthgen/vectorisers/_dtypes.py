@@ -5,9 +5,15 @@ A column's dtype is stored as its string (``"int64"``, ``"str"``, ``"Float64"``,
 restored with their own dtype) and whether they are ordered.  Category and constant
 values are stored as JSON strings, numbers and booleans; date-time values as integers
 in the column's own unit.  Nothing is pickled.
+
+Text formats (CSV, JSON Lines) hold date-times as text: :func:`parse_datetimes` turns a
+text column whose values all read as date-times of one format into a datetime64 column.
 """
 
 from __future__ import annotations
+
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -146,6 +152,15 @@ def build_column(values: pd.Index, codes: np.ndarray, spec: dict) -> pd.Series:
     return series.astype(dtype)
 
 
+def int_bounds(dtype) -> tuple[int, int]:
+    """The integers a column of ``dtype`` holds (within int64; floats: exactly, up to 2**53)."""
+    base = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    if base.kind in "iu":
+        info = np.iinfo(base)
+        return max(int(info.min), -(2**63)), min(int(info.max), 2**63 - 1)
+    return -(2**53), 2**53
+
+
 def numbers_of(series: pd.Series, column: str) -> np.ndarray:
     """A numeric column as float64 with NaN for gaps; a clear error if it holds other things."""
     try:
@@ -158,3 +173,71 @@ def numbers_of(series: pd.Series, column: str) -> np.ndarray:
             f"column {column!r} must hold numbers; got values such as {sample!r} "
             f"(dtype {series.dtype})"
         ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Date-times held as text
+# ---------------------------------------------------------------------------------------------
+
+_ISO_DATE = r"\s*\d{4}-\d{2}-\d{2}"
+
+
+def parse_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text column whose values all read as date-times as a datetime64
+    column (the same frame when there is none).
+
+    A column is parsed only when every non-missing value is a string and reads with one
+    format, guessed from the first value (month first, else day first), or as ISO 8601
+    when that format is ISO's.  The format must name a four-digit year, a month and a day,
+    with separators, so that numbers, codes (``"20210301"``), years, months (``"2021-03"``)
+    and words (``"March"``) stay text.  Values with UTC offsets become time-zone-aware
+    (in UTC when the offsets differ).
+    """
+    out = frame
+    for i in range(frame.shape[1]):
+        parsed = _datetimes(frame.iloc[:, i])
+        if parsed is not None:
+            out = frame.copy() if out is frame else out
+            out.isetitem(i, parsed)
+    return out
+
+
+def _datetimes(series: pd.Series) -> pd.Series | None:
+    if family(series.dtype) != "text":
+        return None
+    values = series.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fmt, utc in _datetime_formats(values.iloc[0].strip()):
+            if fmt == "ISO8601" and not values.str.match(_ISO_DATE).all():
+                continue
+            try:
+                parsed = pd.to_datetime(series, format=fmt, utc=utc, errors="raise")
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if pd.api.types.is_datetime64_any_dtype(parsed.dtype):
+                return parsed
+    return None
+
+
+def _datetime_formats(first: str) -> list[tuple[str, bool]]:
+    """Candidate ``(format, utc)`` pairs for a column whose first value is ``first``."""
+    from pandas.tseries.api import guess_datetime_format
+
+    formats = []
+    for dayfirst in (False, True):
+        fmt = guess_datetime_format(first, dayfirst=dayfirst)
+        if fmt and _full_date(fmt) and fmt not in formats:
+            formats.append(fmt)
+    if any(f.startswith("%Y-%m-%d") for f in formats):
+        formats.append("ISO8601")
+    return [(f, utc) for f in formats for utc in (False, True) if not utc or "%z" in f
+            or f == "ISO8601"]
+
+
+def _full_date(fmt: str) -> bool:
+    """A year, a month and a day, with something between the fields."""
+    return ("%Y" in fmt and any(m in fmt for m in ("%m", "%b", "%B")) and "%d" in fmt
+            and re.sub(r"%.", "", fmt).strip() != "")

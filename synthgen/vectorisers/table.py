@@ -13,7 +13,15 @@ categorical     one-hot over the seen categories (+ ``<other>``  ``categorical``
                 for pooled rare ones, + ``<missing>`` for gaps)
 boolean         one 0/1 flag                                    ``binary``
 constant        none: the value is kept aside and restored      (none)
+identifier      none: each sampled row gets a fresh value of    (none)
+                the training values' shape
 ==============  ==============================================  ===================
+
+Inference looks past a column's dtype where a careless table needs it: a text or integer
+column with a different value in (nearly) every row is an ``identifier`` (see
+:func:`infer_kind`), a categorical column keeps at most
+``DEFAULT_MAX_CATEGORIES`` one-hot slots unless ``max_categories`` says otherwise, and a
+text column that is mostly numbers is modelled as categorical with a warning.
 
 A non-categorical column with gaps also gets a missing indicator (a ``binary`` block),
 and its value is imputed (the mean; the median under the quantile scaling) in the
@@ -27,16 +35,27 @@ dtypes (categories included) and only seen categories.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from .._params import AnyOf, Choice, Float, Int, Optional, Param, validate
 from ..errors import InvalidDataError, InvalidParameterError
 from . import _dtypes as dt
-from ._columns import KINDS, Codec, infer_kind, check_kind, make_codec, row_hash
-from ._decoding import DECODINGS
+from ._columns import KINDS, Codec, make_codec, row_hash, warn
+from ._decoding import DECODINGS, fit_integer_ids, fit_text_ids, text_id_room
 from ._scalers import SCALINGS
 from .base import Block, Vectoriser
+
+#: An identifier has at least this many values, all different (an integer column) ...
+ID_MIN_VALUES = 30
+#: ... or at least this share of them different (a text column).
+ID_TEXT_DISTINCT = 0.95
+#: A text column with at least this share of numbers among its values (but not all) is flagged.
+MOSTLY_NUMERIC = 0.75
+#: Last words of a column name that mark an integer column of distinct values as an identifier.
+_ID_WORDS = {"id", "uuid", "guid", "key", "pk", "index", "idx", "no", "num", "number"}
 
 _OPTIONS = {
     "continuous": Param("standard", Choice(*SCALINGS), "scaling of numeric and date-time columns"),
@@ -44,12 +63,136 @@ _OPTIONS = {
         Int(1), Float(0, 1, low_open=True, high_open=True),
         desc="a positive int (a count) or a float in (0, 1) (a share of the rows)")),
         "categories seen fewer times than this are pooled into <other>"),
-    "max_categories": Param(None, Optional(Int(2)), "at most this many one-hot slots per column"),
-    "decode_other": Param("mode", Choice("mode", "frequency"), "how <other> is decoded"),
+    "max_categories": Param("auto", Optional(AnyOf(Choice("auto"), Int(2))),
+                            "at most this many one-hot slots per column"),
+    "decode_other": Param("auto", Choice("auto", "mode", "frequency"), "how <other> is decoded"),
     "handle_unknown": Param("error", Choice("error", "ignore"), "unseen categories at transform"),
     "n_quantiles": Param(1000, Int(2), "quantiles kept by the quantile scaling"),
     "decoding": Param("calibrated", Choice(*DECODINGS), "how flags and one-hot groups are read"),
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds: inferred, or named and checked
+# ---------------------------------------------------------------------------------------------
+
+# kind -> dtype families it accepts
+_ACCEPTS = {
+    "continuous": ("int", "float"),
+    "integer": ("int", "float"),
+    "datetime": ("datetime", "timedelta"),
+    "categorical": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+    "boolean": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+    "constant": ("category", "bool", "int", "float", "text", "datetime", "timedelta"),
+    "identifier": ("int", "float", "text"),
+}
+
+
+def infer_kind(series: pd.Series) -> str:
+    """The kind a column is given when none is named for it: the one its dtype implies,
+    except that
+
+    - a text column with at least ``ID_MIN_VALUES`` values, at least ``ID_TEXT_DISTINCT`` of
+      them different, is an identifier (when their shape leaves room for as many fresh ones);
+    - an integer column with at least ``ID_MIN_VALUES`` values, all different, is an
+      identifier when its name ends in a word such as ``id``, ``key`` or ``no``, or when its
+      values are dense (a range at most twice as wide as their count; with a warning);
+    - a text column of which at least ``MOSTLY_NUMERIC`` of the values (but not all) are
+      numbers is categorical, with a warning naming the other values.
+    """
+    fam = dt.family(series.dtype)
+    if fam == "other":
+        raise InvalidDataError(
+            f"column {series.name!r} has dtype {series.dtype}, which a TableVectoriser cannot "
+            "model; convert it to numbers, strings, booleans or date-times"
+        )
+    distinct = series.nunique(dropna=True)
+    if distinct <= 1:
+        return "constant"
+    if fam == "text":
+        return _text_kind(series.dropna(), distinct)
+    if fam == "int" and _integer_identifier(series.dropna(), distinct):
+        return "identifier"
+    return {"bool": "boolean", "datetime": "datetime", "timedelta": "datetime", "int": "integer",
+            "float": "continuous"}.get(fam, "categorical")
+
+
+def check_kind(series: pd.Series, kind: str) -> None:
+    """Refuse a named kind the column's dtype or values cannot take."""
+    fam = dt.family(series.dtype)
+    if fam not in _ACCEPTS[kind]:
+        raise InvalidDataError(
+            f"column {series.name!r} (dtype {series.dtype}) cannot be {kind}; that kind takes "
+            f"{', '.join(_ACCEPTS[kind])} columns"
+        )
+    distinct = series.nunique(dropna=True)
+    if (kind == "boolean" and distinct > 2) or (kind == "constant" and distinct > 1):
+        raise InvalidDataError(
+            f"column {series.name!r} cannot be {kind}: it has {distinct} distinct values"
+        )
+    if kind == "identifier" and fam == "float":
+        x = dt.numbers_of(series, str(series.name))
+        x = x[~np.isnan(x)]
+        bad = x[~(np.isfinite(x) & (x == np.round(x)))]
+        if bad.size:
+            raise InvalidDataError(
+                f"column {series.name!r} cannot be an identifier: it holds numbers that are not "
+                f"integers, such as {float(bad[0])!r}"
+            )
+
+
+def _text_kind(observed: pd.Series, distinct: int) -> str:
+    """A text column is an identifier when (nearly) every value differs and its shape leaves
+    room for fresh values, else categorical (with a warning when it is mostly numbers)."""
+    values = observed.to_numpy(dtype=object)
+    numeric = pd.to_numeric(pd.Series(values), errors="coerce").notna().to_numpy()
+    if MOSTLY_NUMERIC <= numeric.mean() < 1.0:
+        _warn_stray(str(observed.name), values[~numeric], numeric.mean(), distinct)
+        return "categorical"
+    if (len(values) >= ID_MIN_VALUES and distinct >= ID_TEXT_DISTINCT * len(values)
+            and all(isinstance(v, str) for v in values)
+            and text_id_room(fit_text_ids(list(values))) >= len(values)):
+        return "identifier"
+    return "categorical"
+
+
+def _warn_stray(name: str, stray: np.ndarray, share: float, distinct: int) -> None:
+    counts = pd.Series(stray).value_counts()
+    shown = ", ".join(f"{v!r} ({c} rows)" for v, c in counts.head(5).items())
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    warn(
+        f"column {name!r} is mostly numbers ({share:.1%} of its values) but also holds "
+        f"{shown}{more}, so it is modelled as a categorical column of {distinct} categories "
+        f"and samples only repeat its values; clean it (pd.to_numeric(df[{name!r}], "
+        f"errors='coerce') makes the other values gaps, which are modelled) or declare "
+        f"kinds={{{name!r}: 'categorical'}} to keep it as it is"
+    )
+
+
+def _integer_identifier(observed: pd.Series, distinct: int) -> bool:
+    """All values distinct, and either a name that says so (``id``, ``customer_id``,
+    ``OrderNo``, ...) or dense values (a range at most twice as wide as their count)."""
+    n = len(observed)
+    if n < ID_MIN_VALUES or distinct < n:
+        return False
+    lo, hi = int(observed.min()), int(observed.max())
+    named = _id_name(observed.name)
+    if not (named or hi - lo + 1 <= 2 * n):
+        return False
+    if fit_integer_ids(lo, hi, *dt.int_bounds(observed.dtype))["width"] < n:
+        return False
+    if not named:
+        warn(
+            f"column {observed.name!r} holds a different integer in every row ({lo} to {hi}), "
+            "so it is taken as an identifier: samples get fresh integers, not modelled ones; "
+            f"declare kinds={{{observed.name!r}: 'integer'}} if it is a quantity"
+        )
+    return True
+
+
+def _id_name(name) -> bool:
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", str(name))
+    return bool(words) and words[-1].lower() in _ID_WORDS
 
 
 def _pairs(mapping, name: str) -> list[list]:
@@ -74,7 +217,7 @@ class TableVectoriser(Vectoriser):
     ----------
     kinds : dict, optional
         Column -> kind (``"continuous"``, ``"integer"``, ``"categorical"``, ``"boolean"``,
-        ``"datetime"``, ``"constant"``), overriding the inferred kind.
+        ``"datetime"``, ``"constant"``, ``"identifier"``), overriding the inferred kind.
     continuous : {"standard", "minmax", "quantile"}
         How continuous, integer and date-time columns are scaled (default ``"standard"``).
     scalers : dict, optional
@@ -82,13 +225,16 @@ class TableVectoriser(Vectoriser):
     min_frequency : int or float, optional
         Categories seen fewer times (a count) or in a smaller share of the rows (a float in
         (0, 1)) are pooled into one ``<other>`` slot.
-    max_categories : int, optional
+    max_categories : int, "auto" or None
         At most this many slots per categorical column (``<other>`` included, ``<missing>``
-        not): the least frequent categories are pooled.
-    decode_other : {"mode", "frequency"}
+        not): the least frequent categories are pooled.  ``"auto"`` (default): at most
+        ``DEFAULT_MAX_CATEGORIES`` (50), with a warning naming each column it caps; ``None``:
+        no cap (memory then grows with the square of the number of categories).
+    decode_other : {"auto", "mode", "frequency"}
         ``<other>`` decodes to the most frequent pooled category, or to a pooled category
         drawn with its training frequency by a number derived from the sampled row itself
-        (so the same row always decodes the same way).
+        (so the same row always decodes the same way).  ``"auto"`` (default): by frequency
+        in a column capped by ``max_categories="auto"``, to the most frequent otherwise.
     handle_unknown : {"error", "ignore"}
         Unseen categories at ``transform``: an ``InvalidDataError``, or an all-zero one-hot row.
     n_quantiles : int
@@ -105,7 +251,7 @@ class TableVectoriser(Vectoriser):
     name = "table"
 
     def __init__(self, *, kinds=None, continuous="standard", scalers=None, min_frequency=None,
-                 max_categories=None, decode_other="mode", handle_unknown="error",
+                 max_categories="auto", decode_other="auto", handle_unknown="error",
                  n_quantiles=1000, decoding="calibrated"):
         self.kinds = kinds
         self.continuous = continuous
@@ -187,9 +333,7 @@ class TableVectoriser(Vectoriser):
 
     def _inverse(self, X: np.ndarray) -> pd.DataFrame:
         X = np.asarray(X, dtype=np.float64)
-        needs_hash = self.decode_other == "frequency" and any(
-            getattr(c, "pooled", False) for c in self.codecs_)
-        hashes = row_hash(X) if needs_hash else None
+        hashes = row_hash(X) if any(c.uses_row_hash for c in self.codecs_) else None
         columns, start = {}, 0
         for i, (codec, width) in enumerate(zip(self.codecs_, self._widths)):
             columns[i] = codec.decode(X[:, start:start + width], hashes).reset_index(drop=True)
