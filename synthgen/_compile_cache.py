@@ -50,6 +50,21 @@ class CompileCacheWarning(UserWarning):
     """The compilation cache folder is unusable; programs are compiled without it."""
 
 
+def bucket(n: int, minimum: int = 64) -> int:
+    """The size bucket of ``n`` rows: at least ``minimum``, else the smallest ``m * 2**e >= n``
+    with ``m`` in 4..7 (four buckets per doubling, at most 25% above ``n``).
+
+    Arrays padded to their bucket (with weight-0 rows) give a program that serves every
+    row count of the bucket, so a new row count rarely means a new compilation.
+    """
+    n, minimum = int(n), int(minimum)
+    if n <= minimum:
+        return minimum
+    e = max(0, (n - 1).bit_length() - 3)  # 2**(e+2) < n <= 2**(e+3): m * 2**e with m in 4..8
+    m = -(-n // (1 << e))
+    return m << e
+
+
 def cache_root(environ=None) -> Path | None:
     """The cache's root folder as the environment sets it, or ``None`` when it is off."""
     env = os.environ if environ is None else environ

@@ -245,17 +245,19 @@ def _m_step(stats, old, seg, onehot, kind, reg):
     return PoolParams(means, prec, log_det_prec(prec, d), log_w)
 
 
-def _start_params(X, M, kind, reg):
-    """Scaling by the whole data's standard deviations: the frame for the first M-step."""
+def _start_params(X, w, M, kind, reg):
+    """Scaling by the standard deviations of the rows (weights ``w``): the first M-step's frame."""
     d = X.shape[1]
-    inv_sd = 1.0 / jnp.sqrt(jnp.var(X, axis=0) + reg)
+    total = jnp.sum(w)
+    mean = (w @ X) / total
+    inv_sd = 1.0 / jnp.sqrt((w @ ((X - mean) ** 2)) / total + reg)
     if kind in ("full", "tied"):
         prec = jnp.broadcast_to(jnp.diag(inv_sd), (M, d, d))
     elif kind == "diag":
         prec = jnp.broadcast_to(inv_sd, (M, d))
     else:
         prec = jnp.broadcast_to(jnp.sqrt(1.0 / jnp.mean(1.0 / inv_sd**2)), (M, 1))
-    means = jnp.broadcast_to(jnp.mean(X, axis=0), (M, d))
+    means = jnp.broadcast_to(mean, (M, d))
     zeros = jnp.zeros(M, X.dtype)
     return PoolParams(means, prec, log_det_prec(prec, d), zeros)
 
@@ -271,10 +273,15 @@ def chunk_rows(n: int, M: int, d: int) -> int:
     return int(-(-n // chunks))
 
 
-def pad_rows(X: np.ndarray, c: int):
-    """``X`` as (B, c, d) chunks plus a (B, c) 0/1 weight for the padding rows."""
+def pad_rows(X: np.ndarray, c: int, n_rows: int | None = None):
+    """``X`` as (B, c, d) chunks plus a (B, c) 0/1 weight for the padding rows (zeros, last).
+
+    ``n_rows``: pad to at least this many rows (a size bucket, see
+    ``synthgen._compile_cache.bucket``), so that every row count of the bucket gives arrays
+    of one shape.
+    """
     n, d = X.shape
-    B = -(-n // c)
+    B = -(-max(n, n_rows or 0) // c)
     pad = B * c - n
     Xp = np.concatenate([X, np.zeros((pad, d), X.dtype)]) if pad else X
     w = np.ones(B * c, X.dtype)
@@ -348,7 +355,7 @@ def em_pool(Xs, ws, labels, active=None, *, counts, kind, reg, tol, max_iter):
     real = jnp.arange(Cg + 1) < Cg
     lab = _group_labels(labels, lay, B, c)  # (G, Cg, B, c) slot of each row's cluster
 
-    frame = _start_params(_weighted_rows(Xs.reshape(B * c, d), ws.reshape(-1)), S, kind, reg)
+    frame = _start_params(Xs.reshape(B * c, d), ws.reshape(-1), S, kind, reg)
     frame = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (G,) + a.shape), frame)
     frame = frame._replace(log_weights=jnp.where(empty, _EMPTY_LOG_WEIGHT, frame.log_weights))
 
@@ -418,12 +425,6 @@ def _group_active(active, lay: Layout):
         return jnp.ones((G, Cg + 1), bool)
     flat = jnp.ones(G * (Cg + 1), bool).at[jnp.asarray(lay.flat_cand)].set(active)
     return flat.reshape(G, Cg + 1)
-
-
-def _weighted_rows(X, w):
-    """The rows of ``X`` with weight 1, as a fixed-shape array: padding rows become the mean."""
-    mean = jnp.sum(X * w[:, None], axis=0) / jnp.sum(w)
-    return jnp.where(w[:, None] > 0, X, mean)
 
 
 def _where_rows(keep, a, b):

@@ -1,9 +1,14 @@
 """Training of the VAE: a jitted epoch in ``lax.scan``, Adam with a cosine schedule,
 a KL warm-up, a validation split and early stopping that keeps the best weights.
 
-Every jitted function takes the architecture and the batch layout as static arguments
-(hashable tuples) and everything else as traced values, so two fits of the same shape
-share one compilation, whatever their seed, epochs, learning rate or KL weight.
+Every jitted function takes the architecture and the padded shapes as static arguments
+(hashable tuples) and everything else as traced values, so two fits share one
+compilation whatever their seed, epochs, learning rate or KL weight.  The training rows,
+the batches, the number of batches and the validation rows are padded to size buckets
+(``synthgen._compile_cache.bucket``), so fits on 1,000 and 1,001 rows share one program
+too: padding rows are never drawn into a batch, padding slots of a batch and padding
+steps of an epoch add nothing, and the shuffles and draws of the real rows are those of
+the unpadded arrays (``jax.random`` draws element ``i`` the same whatever the size).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import lax
 
+from .._compile_cache import bucket
 from ..errors import InvalidParameterError
 from ._vae_nets import Arch, init_net, neg_elbo_terms
 
@@ -25,13 +32,75 @@ from ._vae_nets import Arch, init_net, neg_elbo_terms
 #: The learning rate decays along a half cosine to this share of its initial value.
 FINAL_LR_FRACTION = 0.1
 CLIP_NORM = 10.0
+#: smallest size buckets of the training rows, of a batch and of the batches per epoch
+_MIN_ROWS, _MIN_BATCH, _MIN_STEPS = 64, 16, 16
 
 
 class TrainConfig(NamedTuple):
-    """Static settings of one fit (hashable: part of the jit cache key)."""
+    """The batch layout of one fit: rows per batch, batches per epoch."""
 
     batch_size: int
     n_batches: int
+
+
+class Shapes(NamedTuple):
+    """Static padded sizes of one fit (hashable: part of the jit cache key)."""
+
+    rows: int  # training rows, padded
+    batch: int  # rows per batch, padded
+    steps: int  # batches per epoch, padded
+    rounds: int  # sorting rounds of the shuffle (as jax.random.permutation's for the real rows)
+
+
+def shapes_for(n_train: int, cfg: TrainConfig) -> Shapes:
+    return Shapes(bucket(n_train, _MIN_ROWS), bucket(cfg.batch_size, _MIN_BATCH),
+                  bucket(cfg.n_batches, _MIN_STEPS), shuffle_rounds(n_train))
+
+
+def shuffle_rounds(n: int) -> int:
+    """Sorting rounds ``jax.random.permutation`` uses for ``n`` elements."""
+    return int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))
+
+
+def padded_shuffle(key, n, size: int, rounds: int):
+    """``jax.random.permutation(key, n)`` followed by ``n .. size - 1`` (``n`` traced).
+
+    The same sorts by the same random keys, with the padding elements sorted last: the
+    first ``n`` elements are exactly the permutation of ``n``.
+    """
+    x = jnp.arange(size, dtype=jnp.int32)
+    for _ in range(rounds):
+        key, subkey = jax.random.split(key)
+        sort_keys = jax.random.bits(subkey, (size,), jnp.uint32)
+        _, _, x = lax.sort(((x >= n).astype(jnp.uint32), sort_keys, x), num_keys=2, is_stable=True)
+    return x
+
+
+@partial(jax.jit, static_argnames=("size", "rounds"))
+def _permutation(key, n, *, size: int, rounds: int):
+    return padded_shuffle(key, n, size, rounds)
+
+
+def permutation(key, n: int) -> np.ndarray:
+    """``jax.random.permutation(key, n)`` from a program shared by the size bucket of ``n``."""
+    return np.asarray(_permutation(key, n, size=bucket(n, _MIN_ROWS), rounds=shuffle_rounds(n)))[:n]
+
+
+@partial(jax.jit, static_argnames=("shape",))
+def _normal(key, *, shape):
+    return jax.random.normal(key, shape, jnp.float32)
+
+
+def normal_rows(key, n: int, d: int) -> np.ndarray:
+    """``jax.random.normal(key, (n, d))`` from a program shared by the size bucket of ``n``."""
+    return np.asarray(_normal(key, shape=(bucket(n, _MIN_ROWS), d)))[:n]
+
+
+def pad_rows(x: np.ndarray, size: int) -> np.ndarray:
+    """``x`` with zero rows appended up to ``size`` rows."""
+    out = np.zeros((size,) + x.shape[1:], x.dtype)
+    out[: len(x)] = x
+    return out
 
 
 class TrainResult(NamedTuple):
@@ -60,10 +129,11 @@ def make_optimizer(learning_rate=1e-3, total_steps=1.0) -> optax.GradientTransfo
                        optax.adam(cosine_schedule(learning_rate, total_steps)))
 
 
-def _loss(net, arch: Arch, xs, key, beta):
+def _loss(net, arch: Arch, xs, key, beta, real, n):
+    """Mean loss of the batch's ``n`` real rows (``real``: which slots hold one)."""
     eps = jax.random.normal(key, (xs.shape[0], arch.latent_dim), xs.dtype)
     nll, kl = neg_elbo_terms(net, arch, xs, eps)
-    return jnp.mean(nll + beta * kl)
+    return jnp.sum(jnp.where(real, nll + beta * kl, 0.0)) / n
 
 
 @partial(jax.jit, static_argnames=("arch",))
@@ -73,36 +143,59 @@ def init_state(key, *, arch: Arch):
     return net, make_optimizer().init(net)
 
 
-@partial(jax.jit, static_argnames=("arch", "cfg"))
-def run_epoch(net, opt_state, key, xs, beta, learning_rate, total_steps, *, arch: Arch, cfg: TrainConfig):
-    """One pass over a shuffle of ``xs`` in ``cfg.n_batches`` batches (the remainder is dropped)."""
+@partial(jax.jit, static_argnames=("arch", "shapes"))
+def run_epoch(net, opt_state, key, xs, n_rows, batch_size, n_batches, beta, learning_rate, total_steps,
+              *, arch: Arch, shapes: Shapes):
+    """One pass over a shuffle of the first ``n_rows`` rows of ``xs`` (padded to ``shapes.rows``)
+    in ``n_batches`` batches of ``batch_size`` (the remainder is dropped)."""
     tx = make_optimizer(learning_rate, total_steps)
     k_perm, k_noise = jax.random.split(key)
-    used = cfg.n_batches * cfg.batch_size
-    order = jax.random.permutation(k_perm, xs.shape[0])[:used].reshape(cfg.n_batches, cfg.batch_size)
-    keys = jax.random.split(k_noise, cfg.n_batches)
+    order = padded_shuffle(k_perm, n_rows, shapes.rows, shapes.rounds)
+    keys = jax.random.split(k_noise, shapes.steps)
+    slots = jnp.arange(shapes.batch)
+    real = slots < batch_size
 
-    def step(carry, batch):
-        p, s = carry
-        idx, k = batch
-        loss, grads = jax.value_and_grad(_loss)(p, arch, xs[idx], k, beta)
-        updates, s = tx.update(grads, s, p)
-        return (optax.apply_updates(p, updates), s), loss
+    def step(carry, j):
+        def run(carry):
+            p, s = carry
+            idx = order[jnp.minimum(j * batch_size + slots, shapes.rows - 1)]
+            loss, grads = jax.value_and_grad(_loss)(p, arch, xs[idx], keys[j], beta, real, batch_size)
+            updates, s = tx.update(grads, s, p)
+            return (optax.apply_updates(p, updates), s), loss
 
-    (net, opt_state), losses = jax.lax.scan(step, (net, opt_state), (order, keys))
-    return net, opt_state, jnp.mean(losses)
+        return lax.cond(j < n_batches, run, lambda c: (c, jnp.zeros((), xs.dtype)), carry)
+
+    (net, opt_state), losses = lax.scan(step, (net, opt_state), jnp.arange(shapes.steps))
+    return net, opt_state, jnp.sum(losses) / n_batches
 
 
 @partial(jax.jit, static_argnames=("arch",))
+def _mean_objective(net, xs, eps, n, beta, *, arch: Arch):
+    nll, kl = neg_elbo_terms(net, arch, xs, eps)
+    return jnp.sum(jnp.where(jnp.arange(xs.shape[0]) < n, nll + beta * kl, 0.0)) / n
+
+
+class _Padded(NamedTuple):
+    xs: jax.Array
+    eps: jax.Array
+    n: int
+
+
+def _pad_objective_rows(xs, eps) -> _Padded:
+    size = bucket(len(xs), _MIN_ROWS)
+    return _Padded(jax.device_put(pad_rows(np.asarray(xs, np.float32), size)),
+                   jax.device_put(pad_rows(np.asarray(eps, np.float32), size)), len(xs))
+
+
 def mean_objective(net, xs, eps, beta, *, arch: Arch):
     """Mean negative (beta-weighted) ELBO of ``xs`` with fixed draws ``eps`` (n, latent)."""
-    nll, kl = neg_elbo_terms(net, arch, xs, eps)
-    return jnp.mean(nll + beta * kl)
+    part = _pad_objective_rows(xs, eps)
+    return _mean_objective(net, part.xs, part.eps, part.n, beta, arch=arch)
 
 
 def split_validation(key, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the training and validation parts (validation empty when too small)."""
-    perm = np.asarray(jax.random.permutation(key, n))
+    perm = permutation(key, n)
     n_val = int(round(fraction * n))
     if n_val < 1 or n - n_val < 2:
         return np.sort(perm), perm[:0]
@@ -110,18 +203,19 @@ def split_validation(key, n: int, fraction: float) -> tuple[np.ndarray, np.ndarr
 
 
 class Holdout(NamedTuple):
-    x_train: jax.Array
-    x_val: jax.Array | None
-    eps_val: jax.Array | None  # fixed latent draws that make the validation loss deterministic
+    x_train: np.ndarray
+    x_val: np.ndarray | None
+    eps_val: np.ndarray | None  # fixed latent draws that make the validation loss deterministic
 
 
 def holdout(key, xs, fraction: float, latent_dim: int) -> Holdout:
     """The split of ``xs`` that :func:`train` uses for ``key``, with the validation draws."""
+    xs = np.asarray(xs, np.float32)
     k_split, k_val = jax.random.split(jax.random.fold_in(key, 1))
     tr, va = split_validation(k_split, xs.shape[0], fraction)
     if not len(va):
         return Holdout(xs[tr], None, None)
-    return Holdout(xs[tr], xs[va], jax.random.normal(k_val, (len(va), latent_dim), jnp.float32))
+    return Holdout(xs[tr], xs[va], normal_rows(k_val, len(va), latent_dim))
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -139,7 +233,11 @@ def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
     """Fit the network to standardised rows ``xs``; returns the kept weights and the history."""
     k_init, k_epochs = jax.random.split(jax.random.fold_in(key, 0))
     x_train, x_val, eps_val = holdout(key, xs, hp["validation_fraction"], arch.latent_dim)
-    cfg = train_config(x_train.shape[0], hp)
+    n_train = x_train.shape[0]
+    cfg = train_config(n_train, hp)
+    shapes = shapes_for(n_train, cfg)
+    rows = jax.device_put(pad_rows(x_train, shapes.rows))
+    val = None if x_val is None else _pad_objective_rows(x_val, eps_val)
     net, opt_state = init_state(k_init, arch=arch)
     lr = jnp.float32(hp["learning_rate"])
     total = jnp.float32(cfg.n_batches * hp["epochs"])
@@ -150,18 +248,19 @@ def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
         for epoch in range(hp["epochs"]):
             beta = _beta_at(epoch, hp["beta"], hp["kl_warmup"])
             net, opt_state, loss = run_epoch(
-                net, opt_state, jax.random.fold_in(k_epochs, epoch), x_train,
-                jnp.float32(beta), lr, total, arch=arch, cfg=cfg,
+                net, opt_state, jax.random.fold_in(k_epochs, epoch), rows, n_train, cfg.batch_size,
+                cfg.n_batches, jnp.float32(beta), lr, total, arch=arch, shapes=shapes,
             )
             train_hist.append(float(loss))
-            val = math.nan
-            if x_val is not None:
-                val = float(mean_objective(net, x_val, eps_val, jnp.float32(hp["beta"]), arch=arch))
-            val_hist.append(val)
-            if _diverged(train_hist[-1], 0.0 if x_val is None else val, epoch, stopper):
+            val_loss = math.nan
+            if val is not None:
+                val_loss = float(_mean_objective(net, val.xs, val.eps, val.n, jnp.float32(hp["beta"]),
+                                                 arch=arch))
+            val_hist.append(val_loss)
+            if _diverged(train_hist[-1], 0.0 if val is None else val_loss, epoch, stopper):
                 break
-            stop = stopper.update(epoch, val, net) if x_val is not None else False
-            bar.advance(epoch, train_hist[-1], val, stop)
+            stop = stopper.update(epoch, val_loss, net) if val is not None else False
+            bar.advance(epoch, train_hist[-1], val_loss, stop)
             if stop:
                 break
     kept = stopper.best_net if stopper.best_net is not None else net

@@ -24,6 +24,7 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import logsumexp
 
+from .._compile_cache import bucket
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
 from ..errors import InvalidDataError, InvalidParameterError
@@ -31,7 +32,6 @@ from ._draws import standard_normal_rows, uniform
 from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
 from ._kmeans import kmeans_labels
 from ._linalg import mvn_log_prob_chol, mvn_log_prob_diag
-from .gaussian import fit_gaussian
 
 #: ``sample_gmm`` computes rows in pieces holding at most this many floats per piece.
 _SAMPLE_FLOATS = 1 << 17
@@ -191,10 +191,13 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
     pool = tuple(k for k in counts for _ in range(n_init))
     keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, k), i)
                       for k in counts for i in range(n_init)])
-    labels, _ = kmeans_labels(keys, jnp.asarray(Xc), jnp.asarray(pool, jnp.int32), k_max=max(pool))
-    c = chunk_rows(len(Xc), group_size(pool), Xc.shape[1])
-    Xs, ws = pad_rows(Xc, c)
-    labels = np.pad(np.asarray(labels), ((0, 0), (0, Xs.shape[0] * c - len(Xc))))
+    # rows padded (weight 0) to a size bucket: every row count of the bucket shares the programs
+    size = bucket(len(Xc))
+    c = chunk_rows(size, group_size(pool), Xc.shape[1])
+    Xs, ws = pad_rows(Xc, c, size)
+    labels, _ = kmeans_labels(keys, jnp.asarray(Xs.reshape(-1, Xc.shape[1])), jnp.asarray(pool, jnp.int32),
+                              jnp.asarray(ws.reshape(-1)), k_max=max(pool))
+    labels = np.asarray(labels)
     Xs, ws = jnp.asarray(Xs), jnp.asarray(ws)
     em = partial(em_pool, Xs, ws, counts=pool, kind=covariance_type, reg=float(reg_covar),
                  tol=float(tol), max_iter=int(max_iter))
@@ -264,7 +267,9 @@ def _neighbour_labels(res, Xc, Xs, pool, n_init, kind, reg, step):
             else:
                 labels[i] = arg[:, j] - (arg[:, j] > drop[j] - starts[j])
     if single:
-        worst = np.argsort(_one_gaussian_log_lik(Xc, kind, reg), kind="stable")[: n // 2]
+        rows = jnp.asarray(Xs).reshape(total, -1)
+        ll = np.asarray(_one_gaussian_log_lik(rows, jnp.arange(total) < n, kind=kind, reg=reg))
+        worst = np.argsort(ll[:n], kind="stable")[: n // 2]
         for i in single:
             labels[i, worst] = 1
     return has, labels
@@ -287,14 +292,21 @@ def _assign_rows(Xs, params, seg, start, n_cand):
     return lax.map(chunk, Xs)
 
 
-def _one_gaussian_log_lik(Xc, kind, reg):
-    """Log-likelihood of each row under one Gaussian of the data, of the covariance ``kind``."""
-    X = jnp.asarray(Xc)
-    g = fit_gaussian(X, covariance_type="full" if kind in ("full", "tied") else "diag", reg_covar=reg)
+@partial(jax.jit, static_argnames=("kind",))
+def _one_gaussian_log_lik(X, real, *, kind, reg):
+    """Log-likelihood of each row under one Gaussian of the rows where ``real``, of the
+    covariance ``kind`` (maximum likelihood, as :func:`~.gaussian.fit_gaussian`)."""
+    w = real.astype(X.dtype)
+    total = jnp.sum(w)
+    mean = (w @ X) / total
+    Xc = X - mean
+    if kind in ("full", "tied"):
+        cov = (Xc * w[:, None]).T @ Xc / total + reg * jnp.eye(X.shape[1], dtype=X.dtype)
+        return mvn_log_prob_chol(X, mean, jnp.linalg.cholesky(cov))
+    var = (w @ (Xc * Xc)) / total + reg
     if kind == "spherical":
-        var = jnp.mean(jnp.diagonal(g.chol) ** 2)
-        return np.asarray(mvn_log_prob_diag(X, g.mean, jnp.full(X.shape[1], var)))
-    return np.asarray(mvn_log_prob_chol(X, g.mean, g.chol))
+        var = jnp.full(X.shape[1], jnp.mean(var))
+    return mvn_log_prob_diag(X, mean, var)
 
 
 def _keep_better(res, new, tried, pool):

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._compile_cache import bucket
 from .._params import AnyOf, Bool, Float, Int, Param
 from ..errors import InvalidParameterError
 from ._em import LOG_2PI
@@ -58,22 +59,52 @@ def fit_pca(X, n_components):
     of the covariance divided by ``n``, largest first, and each direction's sign fixed
     so its largest entry is positive.
     """
-    X = jnp.asarray(X, jnp.float32)
+    mean, W, eig, q, _ = _pca_kept(X, n_components)
+    return mean, W, eig, q
+
+
+def _pca_kept(X, n_components):
+    """:func:`fit_pca`'s results, plus the rows projected on the kept directions ``(n, q)``."""
+    mean, vecs, eig, proj = _pca_rows(X)
+    n, d = np.shape(X)
+    q = components_for(n_components, eig, n, d)
+    return mean, jnp.asarray(np.asarray(vecs)[:, :q]), eig, q, proj[:, :q]
+
+
+def _pca_rows(X):
+    """``(mean, directions (d, d), eigenvalues (d,) float64, projected rows (n, d))``.
+
+    The rows are padded (weight 0) to a size bucket, so every row count of the bucket
+    shares one compiled program; the projections are those of the Rayleigh quotients.
+    """
+    X = np.asarray(X, np.float32)
     n, d = X.shape
-    mean = jnp.mean(X, axis=0)
-    Xc = X - mean
-    _, vecs = jnp.linalg.eigh(Xc.T @ Xc)
-    eig = jnp.sum((Xc @ vecs) ** 2, axis=0) / n
-    order = jnp.argsort(-eig)
-    vecs, eig = vecs[:, order], eig[order]
-    big = jnp.argmax(jnp.abs(vecs), axis=0)
-    signs = jnp.sign(vecs[big, jnp.arange(d)])
-    vecs = vecs * jnp.where(signs == 0, 1.0, signs)[None, :]
+    Xp = np.zeros((bucket(n), d), np.float32)
+    Xp[:n] = X
+    mean, vecs, eig, proj = _pca_padded(jnp.asarray(Xp), jnp.asarray(n, jnp.int32))
     eig = np.asarray(eig, np.float64)
     if n < d:
         eig[n:] = 0.0  # at most n - 1 directions carry variance; the rest is rounding
-    q = components_for(n_components, eig, n, d)
-    return mean, vecs[:, :q], eig, q
+    return mean, vecs, eig, np.asarray(proj)[:n]
+
+
+@jax.jit
+def _pca_padded(X, n):
+    """:func:`_pca_rows` on rows of which the first ``n`` are real (the rest are weight 0)."""
+    real = (jnp.arange(X.shape[0]) < n).astype(X.dtype)
+    d = X.shape[1]
+    n = n.astype(X.dtype)
+    mean = (real @ X) / n
+    Xc = (X - mean) * real[:, None]
+    _, vecs = jnp.linalg.eigh(Xc.T @ Xc)
+    proj = Xc @ vecs
+    eig = jnp.sum(proj**2, axis=0) / n
+    order = jnp.argsort(-eig)
+    vecs, eig, proj = vecs[:, order], eig[order], proj[:, order]
+    big = jnp.argmax(jnp.abs(vecs), axis=0)
+    signs = jnp.sign(vecs[big, jnp.arange(d)])
+    signs = jnp.where(signs == 0, 1.0, signs)
+    return mean, vecs * signs[None, :], eig, proj * signs[None, :]
 
 
 def components_for(n_components, eig: np.ndarray, n: int, d: int) -> int:
@@ -151,9 +182,9 @@ class PCAGMMGenerator(GMMGenerator):
     }
 
     def _fit(self, key, X, hp):
-        mean, W, eig, q = fit_pca(X, hp["pca_components"])
+        mean, W, eig, q, Z = _pca_kept(X, hp["pca_components"])
         n, d = X.shape
-        Z = np.asarray((jnp.asarray(X, jnp.float32) - mean) @ W, dtype=np.float64)
+        Z = Z.astype(np.float64)
         mixture, summary = select_gmm(key, Z, **_gmm_settings(hp))
         self._set_selection(summary)
         self.pca_components_ = q

@@ -122,7 +122,7 @@ class VAEGenerator(Generator):
         hidden = auto_hidden(layout.n_features) if hp["hidden"] == "auto" else hp["hidden"]
         self.arch_ = nets.Arch(layout, tuple(hidden), hp["latent_dim"])
         shift, scale = standardisation(np.asarray(X), layout)
-        xs = (jnp.asarray(X, jnp.float32) - shift) / scale
+        xs = (np.asarray(X, np.float32) - shift) / scale  # numpy: no program per row count
         self.beta_ = auto_beta(self.vectoriser_.blocks_) if hp["beta"] == "auto" else float(hp["beta"])
         result = train(key, xs, self.arch_, {**hp, "beta": self.beta_})
         self.history_ = {"train_loss": result.train_loss, "val_loss": result.val_loss}
