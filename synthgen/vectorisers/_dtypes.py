@@ -222,6 +222,32 @@ def _datetimes(series: pd.Series) -> pd.Series | None:
     return None
 
 
+def datetime_mask(values: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """Which of ``values`` (strings) read as date-times of the format that reads the most of
+    them, and that format (formats are guessed from the first ten values, as in
+    :func:`parse_datetimes`)."""
+    best, best_fmt = np.zeros(len(values), dtype=bool), None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tried = set()
+        for first in values[:10]:
+            for fmt, utc in _datetime_formats(first.strip()):
+                if fmt in tried:
+                    continue
+                tried.add(fmt)
+                try:
+                    parsed = pd.to_datetime(pd.Series(values), format=fmt, utc=True,
+                                            errors="coerce")
+                except (ValueError, TypeError, OverflowError):
+                    continue
+                ok = parsed.notna().to_numpy()
+                if fmt == "ISO8601":
+                    ok &= pd.Series(values).str.match(_ISO_DATE).to_numpy(dtype=bool)
+                if ok.sum() > best.sum():
+                    best, best_fmt = ok, fmt
+    return best, best_fmt
+
+
 def _datetime_formats(first: str) -> list[tuple[str, bool]]:
     """Candidate ``(format, utc)`` pairs for a column whose first value is ``first``."""
     from pandas.tseries.api import guess_datetime_format

@@ -143,28 +143,44 @@ def check_kind(series: pd.Series, kind: str) -> None:
 
 def _text_kind(observed: pd.Series, distinct: int) -> str:
     """A text column is an identifier when (nearly) every value differs and its shape leaves
-    room for fresh values, else categorical (with a warning when it is mostly numbers)."""
+    room for fresh values, else categorical, with a warning when it holds date-times, or is
+    mostly numbers or date-times."""
     values = observed.to_numpy(dtype=object)
+    name = str(observed.name)
     numeric = pd.to_numeric(pd.Series(values), errors="coerce").notna().to_numpy()
     if MOSTLY_NUMERIC <= numeric.mean() < 1.0:
-        _warn_stray(str(observed.name), values[~numeric], numeric.mean(), distinct)
+        clean = f"pd.to_numeric(df[{name!r}], errors='coerce')"
+        _warn_text(name, "numbers", values[~numeric], numeric.mean(), distinct, clean)
         return "categorical"
-    if (len(values) >= ID_MIN_VALUES and distinct >= ID_TEXT_DISTINCT * len(values)
-            and all(isinstance(v, str) for v in values)
+    textual = all(isinstance(v, str) for v in values)
+    if textual:
+        dates, fmt = dt.datetime_mask(values)
+        if dates.mean() >= MOSTLY_NUMERIC:
+            clean = f"pd.to_datetime(df[{name!r}], format={fmt!r}, errors='coerce')"
+            _warn_text(name, "date-times", values[~dates], dates.mean(), distinct, clean)
+            return "categorical"
+    if (textual and len(values) >= ID_MIN_VALUES and distinct >= ID_TEXT_DISTINCT * len(values)
             and text_id_room(fit_text_ids(list(values))) >= len(values)):
         return "identifier"
     return "categorical"
 
 
-def _warn_stray(name: str, stray: np.ndarray, share: float, distinct: int) -> None:
-    counts = pd.Series(stray).value_counts()
-    shown = ", ".join(f"{v!r} ({c} rows)" for v, c in counts.head(5).items())
-    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+def _warn_text(name: str, what: str, stray: np.ndarray, share: float, distinct: int,
+               clean: str) -> None:
+    """Warn that a column of numbers or date-times held as text is modelled as categories."""
+    if stray.size:
+        counts = pd.Series(stray).value_counts()
+        shown = ", ".join(f"{v!r} ({c} row{'s' * (c > 1)})" for v, c in counts.head(5).items())
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        held = f"is mostly {what} ({share:.1%} of its values) but also holds {shown}{more}"
+        fix = f"clean it ({clean} makes the other values gaps, which are modelled)"
+    else:
+        held = f"holds {what} as text"
+        clean = clean.replace(", errors='coerce'", "")
+        fix = f"convert it ({clean}; synthgen's read_data does so for CSV and JSON Lines)"
     warn(
-        f"column {name!r} is mostly numbers ({share:.1%} of its values) but also holds "
-        f"{shown}{more}, so it is modelled as a categorical column of {distinct} categories "
-        f"and samples only repeat its values; clean it (pd.to_numeric(df[{name!r}], "
-        f"errors='coerce') makes the other values gaps, which are modelled) or declare "
+        f"column {name!r} {held}, so it is modelled as a categorical column of {distinct} "
+        f"categories and samples only repeat its values; {fix} or declare "
         f"kinds={{{name!r}: 'categorical'}} to keep it as it is"
     )
 
