@@ -202,8 +202,17 @@ def test_a_call_beyond_an_identifiers_room_is_refused():
     fresh = vec.inverse_transform(np.random.default_rng(8).normal(size=(220, 1)))["code"]
     assert fresh.is_unique and not fresh.isin(codes).any()
     assert fresh.str.fullmatch(r"[E-Z]\d").all()
-    with pytest.raises(SamplingError, match="column 'code' has room for 220 fresh identifiers"):
+    with pytest.raises(SamplingError, match=r"column 'code' cannot give 221 rows distinct fresh "
+                                            r"identifiers in one call \(221 rows drew length 2, "
+                                            r"whose shape holds 220 fresh values\)"):
         vec.inverse_transform(np.zeros((221, 1)))
+    small = TableVectoriser(kinds={"n": "identifier"})
+    small.fit(pd.DataFrame({"n": np.arange(200, dtype="uint8")}))
+    fresh = small.inverse_transform(np.zeros((56, 0)))["n"]
+    assert fresh.dtype == np.uint8 and sorted(fresh) == list(range(200, 256))
+    with pytest.raises(SamplingError, match=r"column 'n' cannot give 57 rows .*\(the fresh range "
+                                            r"holds 56 values\)"):
+        small.inverse_transform(np.zeros((57, 0)))
 
 
 def test_identifiers_survive_a_model_file(tmp_path):

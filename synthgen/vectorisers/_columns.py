@@ -345,11 +345,11 @@ class IdentifierCodec(Codec):
                 fresh = draw_text_ids(self.shape, h)
             else:
                 fresh = draw_integer_ids(self.shape, h)
-        except ValueError:
+        except ValueError as exc:
             raise SamplingError(
-                f"column {self.name!r} has room for {self.room} fresh identifiers of its shape "
-                f"in one call, fewer than the {len(h)} rows asked for; sample in smaller chunks "
-                f"(iter_sample), or declare kinds={{{self.name!r}: 'categorical'}}"
+                f"column {self.name!r} cannot give {len(h)} rows distinct fresh identifiers in "
+                f"one call ({exc}); sample fewer rows per call (iter_sample), or declare "
+                f"kinds={{{self.name!r}: 'categorical'}}"
             ) from None
         dtype = dt.restore_dtype(self.spec)
         if self.form == "text":

@@ -165,8 +165,9 @@ def fit_integer_ids(lo: int, hi: int, lowest: int, highest: int) -> dict:
 
 def draw_integer_ids(state: dict, h: np.ndarray) -> np.ndarray:
     """Fresh integers (int64), distinct within the call; raises ``ValueError`` when too many."""
-    ranks = distinct_ranks(h, state["width"])
-    return state["start"] + state["step"] * ranks
+    if len(h) > state["width"]:
+        raise ValueError(f"the fresh range holds {state['width']} values")
+    return state["start"] + state["step"] * distinct_ranks(h, state["width"])
 
 
 def _alphabet(seen: str) -> str:
@@ -288,6 +289,8 @@ def _draw_length(state: dict, i: int, h: np.ndarray) -> np.ndarray:
     values = np.zeros((len(h), len(radices)), dtype=np.int64)
     for d in range(joint):
         values[:, d] = np.floor(salted_uniforms(h, _SALT_DIGIT + d) * radices[d]).astype(np.int64)
+    if len(h) > size:
+        raise ValueError(f"{len(h)} rows drew length {n}, whose shape holds {size} fresh values")
     rank = distinct_ranks(salted_hashes(h, _SALT_JOINT), size)
     for d in range(len(radices) - 1, joint - 1, -1):
         rank, values[:, d] = np.divmod(rank, radices[d])
