@@ -312,6 +312,17 @@ def test_memory_does_not_grow_with_the_square_of_the_categories():
     assert peak < 160 * 2**20  # one 20,000-wide one-hot of 40,000 rows alone takes 6.4 GB
 
 
+def test_states_saved_before_the_cap_still_load():
+    df = city_table(2000, 80)
+    vec = TableVectoriser(max_categories=None, decode_other="mode", min_frequency=20).fit(df)
+    state = vec.get_state()
+    state["fitted"]["columns"][0]["codec"].pop("decode_other")  # not kept by earlier versions
+    back = TableVectoriser.from_state(state)
+    X = vec.transform(df)
+    pd.testing.assert_frame_equal(back.inverse_transform(X), vec.inverse_transform(X))
+    assert back.get_config()["max_categories"] is None
+
+
 def test_old_behaviour_for_an_id_column_when_asked_for():
     df = id_table(400, seed=14)
     vec = no_warnings(TableVectoriser(kinds={"id": "categorical"}, max_categories=None).fit, df)
