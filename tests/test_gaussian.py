@@ -63,3 +63,16 @@ def test_bad_hyperparameters_name_themselves(correlated_data, params, message):
     with pytest.raises(synthgen.InvalidParameterError) as err:
         gen.fit(correlated_data)
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_one_hot_group_fits_although_its_covariance_is_singular(seed):
+    import pandas as pd
+
+    r = np.random.default_rng(seed)
+    df = pd.DataFrame({"x": r.normal(size=5000), "c": r.choice(["a", "b", "c"], 5000)})
+    gen = synthgen.make("gaussian").fit(df, seed=seed)
+    out = gen.sample(4000, seed=1)
+    assert set(out["c"]) == {"a", "b", "c"}
+    shares = out["c"].value_counts(normalize=True)
+    assert (abs(shares - df["c"].value_counts(normalize=True)) < 0.05).all()

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._params import Choice, Float, Param
 from ..base import Generator
@@ -27,6 +28,21 @@ def fit_gaussian(X, *, covariance_type: str = "full", reg_covar: float = 1e-6) -
         return GaussianParams(mean, jnp.diag(jnp.sqrt(var)))
     cov = Xc.T @ Xc / X.shape[0] + reg_covar * jnp.eye(X.shape[1], dtype=X.dtype)
     return GaussianParams(mean, jnp.linalg.cholesky(cov))
+
+
+def fit_gaussian_float64(X: np.ndarray, *, reg_covar: float = 1e-6) -> GaussianParams:
+    """:func:`fit_gaussian` (full covariance) with the moments and the Cholesky factor in float64.
+
+    A one-hot group's columns sum to 1, so its covariance is singular and ``reg_covar`` is all
+    that keeps it positive definite; in float32 the rounding of the scatter matrix can exceed
+    that and the factorisation fails.  The factor is then stored in float32.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    cov = Xc.T @ Xc / X.shape[0] + reg_covar * np.eye(X.shape[1])
+    chol = np.linalg.cholesky(cov)
+    return GaussianParams(jnp.asarray(mean, jnp.float32), jnp.asarray(chol, jnp.float32))
 
 
 def sample_gaussian(key, params: GaussianParams, n: int):
@@ -53,7 +69,9 @@ class GaussianGenerator(Generator):
 
     def _fit(self, key, X, hp):
         self.covariance_type_ = hp["covariance_type"]
-        return fit_gaussian(X, covariance_type=hp["covariance_type"], reg_covar=hp["reg_covar"])
+        if hp["covariance_type"] == "diag":
+            return fit_gaussian(X, covariance_type="diag", reg_covar=hp["reg_covar"])
+        return fit_gaussian_float64(np.asarray(X), reg_covar=hp["reg_covar"])
 
     _sample_fn = staticmethod(sample_gaussian)
     _log_prob_fn = staticmethod(log_prob_gaussian)
