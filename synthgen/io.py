@@ -11,6 +11,7 @@ are checked, so a file cannot make the reader allocate more than it plausibly ho
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import io
 import json
@@ -43,7 +44,14 @@ STALE_TEMP_SECONDS = 60
 
 
 class OutputFileError(SynthgenError, OSError):
-    """An output file cannot be written: its folder is read-only or virtual, the disk is full."""
+    """An output file cannot be written: its folder is read-only or virtual, the disk is full.
+
+    ``errno`` and ``filename`` are those of the failure (``filename`` the output, not its
+    temporary file); the message is one line naming the output.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,12 +98,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _LIVE_TEMP.discard(tmp_path)
 
 
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse now, with an :class:`OutputFileError`, a path whose folder takes no new files.
+
+    A temporary file is created beside ``path`` and removed again, as :func:`atomic_path`
+    would: a read-only, virtual (``/proc``, ``/sys``) or full folder fails here.
+    """
+    final = Path(path)
+    folder = final.parent if str(final.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{_writer_tag()}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise output_error(final, exc) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
 def output_error(final: Path, exc: OSError) -> OutputFileError:
     """``exc`` (raised while writing ``final`` or its temporary file) as one line naming ``final``."""
-    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
-    reason = reason[:1].lower() + reason[1:]
-    if exc.errno is not None:
-        reason += f" (errno {exc.errno})"
+    text = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    code = "" if exc.errno is None else f"errno {exc.errno}"
+    folder = final.parent if str(final.parent) else Path(".")
+    if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS) and folder.is_dir():
+        reason = f"folder {folder} does not take new files ({text}{', ' + code if code else ''})"
+    else:
+        reason = f"{text} ({code})" if code else text
     kept = "; the existing file is unchanged" if final.exists() else ""
     err = OutputFileError(f"cannot write {final}: {reason}{kept}")
     err.errno, err.strerror, err.filename = exc.errno, exc.strerror, str(final)

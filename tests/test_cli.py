@@ -442,3 +442,116 @@ def test_console_script_subprocess(table_csv, tmp_path):
     assert bad.stderr.strip().splitlines() == ["error: --n must be a positive int; got 0"]
     version = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"synthgen {synthgen.__version__}"
+
+
+# -- hostile environments: outputs that cannot be written ----------------------------------------
+
+
+def no_fitting(monkeypatch):
+    """Make any fit or sampling fail loudly: the command must refuse before it starts them."""
+    from synthgen.base import Generator
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the command started work it should have refused first")
+
+    monkeypatch.setattr(Generator, "fit", forbidden)
+    monkeypatch.setattr(Generator, "iter_sample", forbidden)
+
+
+@pytest.mark.parametrize("target", ["/proc/x.csv", "/sys/x.csv"])
+def test_outputs_in_folders_that_take_no_files_are_refused_before_any_work(model_file, table_csv,
+                                                                           monkeypatch, target):
+    no_fitting(monkeypatch)
+    assert_error(invoke("sample", "--model", "gaussian", "--data", table_csv, "-o", target),
+                 f"cannot write {target}", "does not take new files")
+    assert_error(invoke("sample", "--from", model_file, "-o", target), f"cannot write {target}")
+    assert_error(invoke("score", table_csv, "--from", model_file, "-o", target), f"cannot write {target}")
+    sgm = target.replace(".csv", ".sgm")
+    assert_error(invoke("fit", table_csv, "-m", "gaussian", "-o", sgm), f"cannot write {sgm}")
+
+
+def test_saving_a_model_where_no_file_can_be_made_is_one_error_naming_it(model_file):
+    from synthgen.io import OutputFileError
+
+    gen = synthgen.load(model_file)
+    with pytest.raises(OutputFileError) as info:
+        gen.save("/proc/model.sgm")
+    assert str(info.value).startswith("cannot write /proc/model.sgm: ") and "\n" not in str(info.value)
+    assert ".part" not in str(info.value)
+    assert isinstance(info.value, OSError) and info.value.filename == "/proc/model.sgm"
+
+
+def test_a_table_to_a_text_file_is_refused_before_fitting_or_sampling(table_csv, model_file, tmp_path,
+                                                                     monkeypatch):
+    no_fitting(monkeypatch)
+    out = tmp_path / "rows.txt"
+    assert_error(invoke("sample", "--model", "gaussian", "--data", table_csv, "-o", out), "strings only")
+    assert_error(invoke("sample", "--from", model_file, "-o", out), "strings only")
+    assert_error(invoke("score", table_csv, "--from", model_file, "-o", out), "strings only")
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_strings_still_go_to_a_text_file_from_a_model(tmp_path):
+    model = Path(__file__).parent / "data" / "vae_ukreg_latent2.sgm"
+    out = tmp_path / "plates.txt"
+    result = invoke("sample", "--from", model, "--n", 7, "--seed", 1, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(read_data(out)) == 7
+
+
+def test_more_rows_than_the_disk_can_hold_are_refused_before_writing(model_file, tmp_path):
+    out = tmp_path / "big.csv"
+    result = invoke("sample", "--from", model_file, "--n", 10**12, "-o", out)
+    assert_error(result, f"cannot write {out}", "1,000,000,000,000 rows need about", "bytes free",
+                 "lower --n")
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_the_estimate_is_compared_with_the_free_space_of_the_target_folder(model_file, tmp_path,
+                                                                           monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    free = {"bytes": 5_000}
+    seen = []
+
+    def disk_usage(folder):
+        seen.append(Path(folder))
+        return usage(10**12, 0, free["bytes"])
+
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)
+    out = tmp_path / "rows.parquet"
+    assert_error(invoke("sample", "--from", model_file, "--n", 20_000, "-o", out),
+                 "20,000 rows need about", "has 5,000 bytes free")
+    assert not out.exists() and seen == [tmp_path]
+    free["bytes"] = 10**9
+    result = invoke("sample", "--from", model_file, "--n", 20_000, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(read_data(out)) == 20_000
+
+
+def test_a_full_disk_mid_write_is_one_line_and_keeps_the_old_file(model_file, tmp_path, monkeypatch):
+    import errno
+
+    from synthgen.io import TableWriter
+
+    real = TableWriter.write
+    calls = []
+
+    def filling(self, chunk):
+        calls.append(len(chunk))
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, chunk)
+
+    monkeypatch.setattr(TableWriter, "write", filling)
+    for suffix in (".csv", ".parquet"):
+        calls.clear()
+        out = tmp_path / f"big{suffix}"
+        out.write_bytes(b"the previous output")
+        result = invoke("sample", "--from", model_file, "--n", 5000, "--chunk-rows", 1000, "-o", out)
+        assert_error(result, f"cannot write {out}: no space left on device (errno 28)",
+                     "the existing file is unchanged")
+        assert out.read_bytes() == b"the previous output"
+    assert leftovers(tmp_path) == []

@@ -317,3 +317,128 @@ def test_written_files_get_the_usual_permissions(tmp_path):
         assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(umask)
+
+
+# -- temporary files: naming, signals, leftovers of killed writers, failing file systems ---------
+
+
+def test_a_temporary_name_says_which_process_writes_it(tmp_path):
+    import os
+
+    with atomic_path(tmp_path / "out.csv") as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".out.csv.")
+        assert tmp.name.endswith(".part") and f"-{os.getpid()}." in tmp.name
+
+
+def test_live_temporary_files_can_be_removed_by_a_signal_handler(tmp_path):
+    from synthgen.io import remove_live_temp_files
+
+    final = tmp_path / "out.csv"
+    final.write_text("old")
+    with atomic_path(final) as tmp:
+        tmp.write_text("half")
+        remove_live_temp_files()
+        assert not tmp.exists()
+        with pytest.raises(FileNotFoundError):
+            tmp.stat()
+        tmp.write_text("whole")
+    assert final.read_text() == "whole"
+    assert leftovers(tmp_path) == []
+
+
+def _temp_name(final: str, host: str, pid: int, rand: str = "a1b2c3d4") -> str:
+    return f".{final}.{host}-{pid}.{rand}.part"
+
+
+def test_stale_temporary_files_of_gone_writers_are_swept_and_no_others(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    from synthgen.io import STALE_TEMP_SECONDS, _writer_tag, sweep_stale_temp_files
+
+    host = _writer_tag().rpartition("-")[0]
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    old = time.time() - 10 * STALE_TEMP_SECONDS
+    names = {
+        "stale": _temp_name("out.csv", host, gone.pid),
+        "alive": _temp_name("out.csv", host, alive.pid),
+        "fresh": _temp_name("out.csv", host, gone.pid, "zzzzzzzz"),
+        "other host": _temp_name("out.csv", "elsewhere", gone.pid),
+        "other file": _temp_name("other.csv", host, gone.pid),
+        "not ours": ".out.csv.notes.part",
+    }
+    try:
+        for key, name in names.items():
+            (tmp_path / name).write_text(key)
+            if key != "fresh":
+                os.utime(tmp_path / name, (old, old))
+        removed = sweep_stale_temp_files(tmp_path / "out.csv")
+    finally:
+        alive.kill()
+        alive.wait()
+    assert [p.name for p in removed] == [names["stale"]]
+    assert leftovers(tmp_path) == sorted(n for k, n in names.items() if k != "stale")
+    # a write of out.csv sweeps in the same way
+    os.utime(tmp_path / names["fresh"], (old, old))
+    with atomic_path(tmp_path / "out.csv") as tmp:
+        tmp.write_text("new")
+    assert names["fresh"] not in leftovers(tmp_path)
+
+
+def test_a_file_system_failure_is_one_error_naming_the_output(tmp_path):
+    import errno
+
+    from synthgen.io import OutputFileError
+
+    final = tmp_path / "big.parquet"
+    final.write_text("old")
+    with pytest.raises(OutputFileError) as info:
+        with atomic_path(final) as tmp:
+            tmp.write_text("part")
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    message = str(info.value)
+    assert message == f"cannot write {final}: no space left on device (errno 28); the existing file is unchanged"
+    assert info.value.errno == errno.ENOSPC and isinstance(info.value, OSError)
+    assert final.read_text() == "old" and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("target", ["/proc/model.sgm", "/sys/model.sgm"])
+def test_saving_into_a_virtual_folder_names_the_target_not_the_temporary(fitted, target):
+    from synthgen.io import OutputFileError
+
+    with pytest.raises(OutputFileError) as info:
+        fitted.save(target)
+    message = str(info.value)
+    assert message.startswith(f"cannot write {target}: folder ") and "does not take new files" in message
+    assert ".part" not in message and "\n" not in message
+
+
+def test_a_failure_while_closing_the_file_fails_the_write(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from synthgen.io import OutputFileError
+
+    def full_on_close(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "close", full_on_close)
+    final = tmp_path / "t.parquet"
+    with pytest.raises(OutputFileError, match="no space left on device"):
+        with TableWriter(final) as writer:
+            writer.write(pd.DataFrame({"a": [1.0, 2.0]}))
+    assert not final.exists() and leftovers(tmp_path) == []
+
+
+def test_the_encoded_size_of_a_row_is_measured_in_the_output_format():
+    from synthgen.io import encode_text, encoded_bytes_per_row
+
+    frame = pd.DataFrame({"x": np.arange(100) * 1.5, "s": ["abc"] * 100})
+    text = encode_text(frame, "csv", header=False)
+    assert encoded_bytes_per_row(frame, "csv") == len(text.encode()) / 100
+    assert encoded_bytes_per_row(["AB12CDE"] * 10, "text") == 8.0
+    assert 0 < encoded_bytes_per_row(frame, "parquet") < 100

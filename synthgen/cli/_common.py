@@ -135,19 +135,47 @@ def data_shape(data) -> str:
 
 
 def check_output(path: Path | None, *, kind: str = "table") -> Path | None:
-    """Fail early on an output path whose format or folder is wrong (before any fitting)."""
+    """Fail early (before any fitting) on an output path that cannot take the output.
+
+    The folder must exist and take new files.  ``kind`` says what will be written:
+    ``"table"`` (a data format other than ``.txt``), ``"rows"`` (any data format: rows
+    whose kind the data or model decides, checked again by :func:`check_output_kind`), or
+    another kind of file (``"model"``, ``"json"``, ...), whose name is not checked.
+    """
     if path is None:
         return None
+    from ..io import check_writable, data_format
+
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InvalidDataError(f"cannot write {path}: folder {folder} does not exist")
     if path.is_dir():
         raise InvalidDataError(f"cannot write {path}: it is a folder")
-    if kind == "table":
-        from ..io import data_format
-
-        data_format(path)
+    if kind in ("table", "rows"):
+        fmt = data_format(path)
+        if kind == "table" and fmt == "text":
+            _refuse_text(path)
+    check_writable(path)
     return path
+
+
+def check_output_kind(path: Path | None, rows) -> None:
+    """Refuse a ``.txt`` output for rows that are a table (``rows``: data, or a fitted model)."""
+    if path is None or path.suffix.lower() != ".txt":
+        return
+    if hasattr(rows, "vectoriser_"):
+        import numpy as np
+
+        rows = rows.vectoriser_.inverse_transform(np.zeros((0, rows.n_features_in_), np.float32))
+    if not isinstance(rows, list):
+        _refuse_text(path)
+
+
+def _refuse_text(path: Path) -> None:
+    raise InvalidDataError(
+        f"cannot write a table to {path}: a text output file takes strings only; "
+        "use .csv, .parquet or .jsonl"
+    )
 
 
 def check_positive(value: int, option: str) -> int:
@@ -265,14 +293,26 @@ def _row_progress(console):
 
 
 def write_chunks(chunks: Iterable[Any], total: int, out: Path | None, *, quiet: bool,
-                 what: str = "sampling") -> int:
+                 what: str = "sampling", count_option: str | None = None) -> int:
     """Write row chunks through ``TableWriter`` (atomic; CSV on stdout without ``out``).
 
-    A progress bar (rows, rows/s, ETA) runs on an interactive stderr; otherwise one
-    summary line follows.  Returns the number of rows written.
+    Before a file is opened, the first chunk's encoded size per row gives an estimate of
+    the whole output; more than the folder's free space is refused (the error suggests
+    lowering ``count_option``, the option that set ``total``, when there is one).  A progress bar (rows,
+    rows/s, ETA) runs on an interactive stderr; otherwise one summary line follows.
+    Returns the number of rows written.
     """
+    import itertools
+
     from ..io import TableWriter
 
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return 0
+    if out is not None:
+        check_free_space(first, total, out, count_option)
+    chunks = itertools.chain([first], chunks)
     console = None if quiet else stderr_console()
     live = console is not None and console.is_interactive
     progress = _row_progress(console) if live else None
@@ -294,3 +334,37 @@ def write_chunks(chunks: Iterable[Any], total: int, out: Path | None, *, quiet: 
         console.print(f"wrote {written:,} rows to {where} in {seconds:.2f} s "
                       f"({written / max(seconds, 1e-9):,.0f} rows/s)", highlight=False)
     return written
+
+
+def check_free_space(sample_rows, total: int, out: Path, count_option: str | None = None) -> None:
+    """Refuse to start writing ``total`` rows like ``sample_rows`` when they cannot fit on the disk."""
+    import errno
+    import shutil
+
+    from ..io import OutputFileError, data_format, encoded_bytes_per_row
+
+    fmt = data_format(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    per_row = encoded_bytes_per_row(sample_rows, fmt)
+    need = int(per_row * total)
+    if need > free:
+        err = OutputFileError(
+            f"cannot write {out}: {total:,} rows need about {need:,} bytes ({_bytes(need)}, "
+            f"{per_row:,.1f} bytes a row as {fmt}) but {folder.resolve()} has {free:,} bytes free "
+            f"({_bytes(free)}); {f'lower {count_option}' if count_option else 'write fewer rows'} "
+            "or write elsewhere"
+        )
+        err.errno, err.filename = errno.ENOSPC, str(out)
+        raise err
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} PB"

@@ -3,11 +3,22 @@
 Every command lives in its own module and is registered in :data:`COMMANDS`.  Any
 ``SynthgenError`` and any bad option ends the program with one line on stderr
 (``error: ...``) and exit status 2; other exceptions are bugs and show a traceback.
+
+Ctrl-C (SIGINT) and SIGTERM end a command at once with one line, ``error: interrupted``
+(status 130) or ``error: terminated`` (status 143), after removing the temporary file of
+any output being written.  The command runs in a worker thread while the main thread
+waits: Python runs signal handlers in the main thread only, so the signal never raises
+inside JAX's tracing, compilation or C++ callbacks (where a ``KeyboardInterrupt`` can
+crash the process), and the process ends with ``os._exit``, without tearing down JAX
+while its threads still run.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -30,6 +41,9 @@ class SynthgenGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        return run_with_signal_exit(lambda: self._main_one_line(args, prog_name, complete_var, **extra))
+
+    def _main_one_line(self, args, prog_name, complete_var, **extra):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _click_exceptions.NoArgsIsHelpError as exc:
@@ -48,6 +62,57 @@ class SynthgenGroup(TyperGroup):
 def _error_exit(message: str, code: int) -> None:
     typer.echo(f"error: {one_line(message)}", err=True)
     sys.exit(code)
+
+
+#: the signals that end a command, with the word its error line uses
+_ENDING_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+def run_with_signal_exit(work):
+    """``work()`` in a worker thread; SIGINT or SIGTERM meanwhile end the process at once.
+
+    Outside the main thread (where no handler can be set) ``work`` simply runs.  A signal the
+    process was started ignoring (a background job's SIGINT) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as it is
+            outcome["error"] = exc
+
+    previous = {sig: signal.getsignal(sig) for sig in _ENDING_SIGNALS}
+    worker = threading.Thread(target=target, name="synthgen-command", daemon=True)
+    try:
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, _end_process)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _end_process(signum, frame) -> None:
+    """Remove the output's temporary file, say why in one line, and exit with 128 + signum."""
+    from ..io import remove_live_temp_files
+
+    remove_live_temp_files()
+    try:
+        stream = sys.stderr
+        lead = "\n\x1b[?25h" if stream.isatty() else ""  # leave a progress line, show the cursor
+        stream.write(f"{lead}error: {_ENDING_SIGNALS.get(signum, 'terminated')}\n")
+        stream.flush()
+    finally:
+        os._exit(128 + signum)
 
 
 app = typer.Typer(

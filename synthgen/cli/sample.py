@@ -48,18 +48,22 @@ def sample(
     n = common.check_positive(n, "--n")
     chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
     seed = common.check_seed_option(seed)
-    common.check_output(output)
+    common.check_output(output, kind="rows")
     settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
-    gen = obtain_generator(model, from_, data, param, seed, quiet, settings)
+    gen = obtain_generator(model, from_, data, param, seed, quiet, settings, output=output)
     chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows)
-    common.write_chunks(chunks, n, output, quiet=quiet)
+    common.write_chunks(chunks, n, output, quiet=quiet, count_option="--n")
     _filter.report(gen, quiet=quiet)
 
 
 def obtain_generator(model: str | None, from_: Path | None, data: str | None,
                      param: list[str] | None, seed: int | None, quiet: bool,
-                     settings: dict | None = None):
-    """The generator to sample from: loaded from ``--from`` or fitted on ``--data``."""
+                     settings: dict | None = None, *, output: Path | None = None):
+    """The generator to sample from: loaded from ``--from`` or fitted on ``--data``.
+
+    ``output`` is checked against the kind of rows (table or strings) before any fitting
+    or sampling.
+    """
     params = common.parse_params(param)
     if from_ is not None:
         given = [opt for opt, value in (("--model", model), ("--data", data), ("--param", params))
@@ -71,7 +75,10 @@ def obtain_generator(model: str | None, from_: Path | None, data: str | None,
             raise InvalidParameterError(
                 f"--from samples a fitted model; {', '.join(given)} cannot be combined with it"
             )
-        return common.load_generator(from_, quiet=quiet)
+        gen = common.load_generator(from_, quiet=quiet)
+        common.check_output_kind(output, gen)
+        return gen
     gen = common.make_generator(model, params, quiet=quiet)
     frame = common.load_data(data)
+    common.check_output_kind(output, frame)
     return common.fit_generator(_filter.wrap(gen, settings), frame, seed=seed, quiet=quiet)
