@@ -348,7 +348,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, Any]]:
         with zipfile.ZipFile(path) as zf:
             config = _read_config(path, zf)
             _check_config(path, config)
-            arrays = _read_arrays(path, zf, _array_keys(config["trees"]))
+            arrays = _read_arrays(path, zf, _array_keys(path, config["trees"]))
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
@@ -381,14 +381,15 @@ def _read_config(path: Path, zf: zipfile.ZipFile) -> Any:
         raise ModelFileError(f"{path}: config.json is not valid JSON ({exc})") from exc
 
 
-def _array_keys(specs: Any) -> set[str]:
+def _array_keys(path: Path, specs: Any) -> set[str]:
     """The keys of every array the saved structure refers to (the members worth reading)."""
     keys: set[str] = set()
     stack = [(specs, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > _MAX_TREE_DEPTH:
-            raise ModelFileError(f"the model's structure is nested more than {_MAX_TREE_DEPTH} levels deep")
+            raise ModelFileError(
+                f"{path}: the model's structure is nested more than {_MAX_TREE_DEPTH} levels deep")
         if isinstance(node, dict):
             if node.get("__tree__") == "array" and isinstance(node.get("key"), str):
                 keys.add(node["key"])

@@ -35,6 +35,7 @@ _PARAMS_TYPES = {
     "pca_gmm": ("synthgen.generators.pca_gmm", "PCAGMMParams"),
     "kde": ("synthgen.generators.kde", "KDEParams"),
     "vae": ("synthgen.generators._vae_nets", "VAEParams"),
+    "circuit": ("synthgen.generators.circuit", "CircuitParams"),
 }
 
 
@@ -134,7 +135,7 @@ def _check_vectoriser(vec, d: int) -> None:
 
 
 def _check_traced_shapes(gen, d: int) -> None:
-    """Trace sampling (and scoring where the generator has a row-wise function) on d columns."""
+    """Trace the generator's pure sampling and scoring functions (where it has them) on d columns."""
     import jax
     import jax.numpy as jnp
 
@@ -142,10 +143,11 @@ def _check_traced_shapes(gen, d: int) -> None:
 
     key = jax.ShapeDtypeStruct((2,), jnp.uint32)
     rows = jax.ShapeDtypeStruct((1, d), jnp.float32)
-    sampler = gen._sampler()
-    out = _traced("sampling", lambda k, p: sampler(k, p, 2), key, gen.params_)
-    _want_shape("sampling", out, (2, d))
     cls = type(gen)
+    if cls._sampler is not Generator._sampler or cls._sample_fn is not Generator._sample_fn:
+        sampler = gen._sampler()
+        out = _traced("sampling", lambda k, p: sampler(k, p, 2), key, gen.params_)
+        _want_shape("sampling", out, (2, d))
     if cls._log_prob is not Generator._log_prob or cls._log_prob_fn is not Generator._log_prob_fn:
         out = _traced("scoring", gen._log_prob(), gen.params_, rows)
         _want_shape("scoring", out, (1,))
@@ -245,7 +247,28 @@ def _check_vae(gen, d: int) -> None:
             raise ModelFileError(f"{where} has shape {tuple(np.shape(a))}, expected {tuple(b.shape)}")
 
 
+def _check_circuit(gen, d: int) -> None:
+    p, layout = gen.params_, gen.layout_
+    m, H = len(layout.variables), int(np.shape(p.prior)[0]) if np.ndim(p.prior) == 1 else -1
+    if layout.n_features != d or sorted(layout.order) != list(range(m)) or len(layout.parents) != m:
+        raise ModelFileError("its circuit layout does not match its variables and columns")
+    if any(not -1 <= q < m for q in layout.parents) or sum(q < 0 for q in layout.parents) != 1:
+        raise ModelFileError("its circuit layout is not a tree with one root")
+    S = max(v.n_states for v in layout.variables)
+    for name, shape in (("prior", (H,)), ("trans", (m, H, H)), ("leaf", (m, H, S)), ("lo", (m, S)),
+                        ("hi", (m, S)), ("scale", (m,))):
+        _shape_of(name, getattr(p, name), shape)
+    for name in ("prior", "trans", "leaf"):
+        value = np.asarray(getattr(p, name), np.float64)
+        if (value < 0).any() or not np.allclose(value.sum(axis=-1), 1.0, atol=1e-3):
+            raise ModelFileError(f"params.{name} is not a probability distribution")
+    _positive("scale", p.scale)
+    if (np.asarray(p.hi) < np.asarray(p.lo)).any():
+        raise ModelFileError("params.hi is below params.lo")
+
+
 _VALUE_CHECKS = {
+    "circuit": _check_circuit,
     "gaussian": _check_gaussian,
     "gmm": _check_gmm,
     "pca_gmm": _check_pca_gmm,

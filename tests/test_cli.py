@@ -555,3 +555,32 @@ def test_a_full_disk_mid_write_is_one_line_and_keeps_the_old_file(model_file, tm
                      "the existing file is unchanged")
         assert out.read_bytes() == b"the previous output"
     assert leftovers(tmp_path) == []
+
+
+def test_commands_run_off_the_main_thread_except_benchmark(table_csv, tmp_path, monkeypatch):
+    """Signals are handled in the main thread while a command runs in a worker (so Ctrl-C never
+    lands inside JAX); ``benchmark`` stays in the main thread to stop its case processes."""
+    import threading
+
+    from synthgen import benchmarking
+    from synthgen.base import Generator
+
+    on_main = []
+    real_fit = Generator.fit
+
+    def recording_fit(self, *args, **kwargs):
+        on_main.append(threading.current_thread() is threading.main_thread())
+        return real_fit(self, *args, **kwargs)
+
+    def interrupted(*args, **kwargs):
+        on_main.append(threading.current_thread() is threading.main_thread())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Generator, "fit", recording_fit)
+    monkeypatch.setattr(benchmarking, "run_cases", interrupted)
+    assert invoke("sample", "--model", "gaussian", "--data", table_csv, "--n", 5, "-q").exit_code == 0
+    result = invoke("benchmark", "--quick", "--models", "gaussian", "--datasets", "creditcard",
+                    "-o", tmp_path / "bench", "-q")
+    assert on_main == [False, True]
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == ["error: interrupted"]

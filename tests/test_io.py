@@ -400,7 +400,8 @@ def test_a_file_system_failure_is_one_error_naming_the_output(tmp_path):
             tmp.write_text("part")
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
     message = str(info.value)
-    assert message == f"cannot write {final}: no space left on device (errno 28); the existing file is unchanged"
+    assert message == (f"cannot write {final}: no space left on device (errno 28); "
+                       "the existing file is unchanged")
     assert info.value.errno == errno.ENOSPC and isinstance(info.value, OSError)
     assert final.read_text() == "old" and leftovers(tmp_path) == []
 

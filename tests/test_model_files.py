@@ -265,6 +265,20 @@ def test_format_versions_that_are_not_format_versions(files, tmp_path, version):
     refused(path, "format version")
 
 
+def test_a_config_nested_too_deeply(files, tmp_path):
+    entries = members(files["gaussian"])
+    entries["config.json"] = b"[" * 100_000 + b"]" * 100_000
+    refused(write_zip(tmp_path / "deep.sgm", entries), "nested too deeply")
+
+    def deep_state(c):
+        node = {"__tree__": "array", "key": "params/mean"}
+        for _ in range(200):
+            node = {"__tree__": "list", "items": [node]}
+        c["trees"]["state"] = node
+
+    refused(rewrite(files["gaussian"], tmp_path / "deeptree.sgm", config=deep_state), "nested more than")
+
+
 @pytest.mark.parametrize("label", ["gmm", "pca_gmm", "kde", "vae"])
 def test_a_gaussian_file_relabelled_as_another_generator(files, tmp_path, label):
     path = rewrite(files["gaussian"], tmp_path / "relabelled.sgm",

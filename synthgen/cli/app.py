@@ -41,7 +41,13 @@ class SynthgenGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        return run_with_signal_exit(lambda: self._main_one_line(args, prog_name, complete_var, **extra))
+
+        def work():
+            return self._main_one_line(args, prog_name, complete_var, **extra)
+
+        if _command_name(args) in OWN_SIGNAL_HANDLING:
+            return work()
+        return run_with_signal_exit(work)
 
     def _main_one_line(self, args, prog_name, complete_var, **extra):
         try:
@@ -56,7 +62,19 @@ class SynthgenGroup(TyperGroup):
             _error_exit(str(exc), EXIT_ERROR)
         except typer.Abort:
             _error_exit("aborted", 1)
+        if code == 128 + signal.SIGINT:  # typer's answer to a KeyboardInterrupt
+            _error_exit("interrupted", code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+#: commands that run in the main thread and meet Ctrl-C as a KeyboardInterrupt, because they
+#: must clean up after themselves (``benchmark`` stops its case processes); they run no JAX
+OWN_SIGNAL_HANDLING = {"benchmark"}
+
+
+def _command_name(args) -> str | None:
+    argv = sys.argv[1:] if args is None else [str(a) for a in args]
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def _error_exit(message: str, code: int) -> None:
@@ -95,7 +113,8 @@ def run_with_signal_exit(work):
             worker.join(0.2)
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: a handler not set from Python, left as it is
+                signal.signal(sig, handler)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
