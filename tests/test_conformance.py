@@ -23,10 +23,11 @@ FAST = {
     "pca_gmm": {"n_components": 2},
     "kde": {"bandwidth": 0.5},
     "vae": {"epochs": 3, "verbose": False},
+    "circuit": {"n_hidden": 4, "epochs": 3},
 }
 
 #: The built-in generators, named here so that one dropping out of the registry fails the suite.
-BUILTINS = ["gaussian", "gmm", "pca_gmm", "kde", "vae"]
+BUILTINS = ["gaussian", "gmm", "pca_gmm", "kde", "vae", "circuit"]
 NAMES = BUILTINS
 
 

@@ -1,0 +1,228 @@
+"""Fidelity on the measures of the probabilistic-circuit comparison (arXiv 2603.23016).
+
+    python benchmarks/bench_fidelity.py                       # Adult, every synthgen generator
+    python benchmarks/bench_fidelity.py --models circuit gaussian --sdv
+    python benchmarks/bench_fidelity.py --data creditcard --target Class
+    python benchmarks/bench_fidelity.py --data kddcup --models circuit
+
+A fixed 80/20 split (seed 0).  Each model is fitted on the 80% and samples as many rows.
+
+* Shape and Trend: SDMetrics QualityReport's properties with both pair thresholds at 0
+  (``synthgen.evaluate(..., **EVERY_PAIR)``, equal to SDMetrics to 1e-6; tests/test_eval_sdmetrics.py).
+* logistic and XGBoost C2ST: a classifier tells real training rows from as many synthetic rows,
+  3-fold cross-validated ROC AUC; the score is ``1 - (2 max(AUC, 0.5) - 1)`` (1: cannot tell).
+* TSTR AUC: XGBoost trained on the synthetic rows, ROC AUC on the real holdout, beside the same
+  trained on the real training rows (TRTR).
+* DCR share: the share of synthetic rows whose closest record (standardised numbers, one-hot
+  categories, Euclidean) is a training row rather than a holdout row, with the training rows cut
+  to the holdout's size (0.5 is ideal); the share of exact copies of a training row.
+* fit and sample time (wall seconds; sampling after a warm-up call).
+
+The published rows are quoted from the paper's result tables (april-tools/tabpc), not measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import write_result  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+PUBLISHED = [  # Adult; arXiv 2603.23016, result tables in april-tools/tabpc (published, not measured)
+    {"model": "TabPC (published)", "shape": 0.9942, "trend": 0.9856, "c2st_logistic": 0.9959,
+     "c2st_xgboost": 0.8554, "tstr_auc": 0.9162, "dcr_share": 0.543, "fit_s": 272},
+    {"model": "TabDiff (published)", "shape": 0.9932, "trend": 0.9846, "c2st_logistic": 0.9899,
+     "c2st_xgboost": 0.8409, "tstr_auc": 0.9130, "dcr_share": 0.549, "fit_s": 11605},
+    {"model": "TabSyn (published)", "shape": 0.9921, "trend": 0.9795, "c2st_logistic": 0.9866,
+     "c2st_xgboost": 0.7942, "tstr_auc": 0.9104, "dcr_share": 0.507, "fit_s": 3083},
+    {"model": "shallow mixture (published)", "shape": 0.9924, "trend": 0.9814,
+     "c2st_logistic": 0.9879, "c2st_xgboost": 0.7727, "tstr_auc": 0.9022, "dcr_share": 0.550,
+     "fit_s": 60},
+    {"model": "TVAE (published)", "shape": 0.7619, "trend": 0.6664, "c2st_logistic": 0.2286,
+     "c2st_xgboost": 0.0, "tstr_auc": 0.8710, "dcr_share": 0.503, "fit_s": 1310},
+]
+
+KDD_COLUMNS = [f"c{i}" for i in range(41)] + ["label"]
+
+
+def load(name: str):
+    import synthgen
+
+    if name == "adult":
+        return synthgen.datasets.load("adult"), "income"
+    if name == "creditcard":
+        return synthgen.datasets.load("creditcard"), "Class"
+    if name == "kddcup":
+        frame = pd.read_csv(SHARED / "kddcup_10_percent.gz", header=None, names=KDD_COLUMNS)
+        frame["label"] = np.where(frame["label"] == "normal.", "normal", "attack")
+        return frame, "label"
+    raise SystemExit(f"unknown data set {name!r}")
+
+
+def encode(frames, reference: pd.DataFrame) -> list[np.ndarray]:
+    """Standardised numbers (gaps: 0 plus an indicator) and one-hot categories, fitted on
+    ``reference``."""
+    numeric = [c for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
+    cats = [c for c in reference.columns if c not in numeric]
+    mean = reference[numeric].mean()
+    std = reference[numeric].std().replace(0, 1.0)
+    levels = {c: reference[c].astype("string").fillna("<gap>").unique() for c in cats}
+    out = []
+    for f in frames:
+        parts = [((f[numeric] - mean) / std).fillna(0.0).to_numpy(float)]
+        parts += [f[numeric].isna().to_numpy(float)]
+        for c in cats:
+            v = f[c].astype("string").fillna("<gap>").to_numpy()
+            parts.append((v[:, None] == levels[c][None, :]).astype(float))
+        out.append(np.hstack(parts))
+    return out
+
+
+def c2st(real: pd.DataFrame, synth: pd.DataFrame, seed: int = 0) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from xgboost import XGBClassifier
+
+    n = min(len(real), len(synth))
+    real = real.sample(n, random_state=seed)
+    synth = synth.sample(n, random_state=seed)
+    Xr, Xs = encode([real, synth], real)
+    X = np.vstack([Xr, Xs])
+    y = np.r_[np.zeros(n), np.ones(n)]
+    folds = StratifiedKFold(3, shuffle=True, random_state=seed)
+    out = {}
+    for name, model in (("logistic", LogisticRegression(max_iter=1000)),
+                        ("xgboost", XGBClassifier(n_estimators=200, max_depth=6, n_jobs=2,
+                                                  random_state=seed, verbosity=0))):
+        auc = float(np.mean(cross_val_score(model, X, y, cv=folds, scoring="roc_auc")))
+        out[f"c2st_{name}"] = 1.0 - (2.0 * max(auc, 0.5) - 1.0)
+        out[f"c2st_{name}_auc"] = auc
+    return out
+
+
+def tstr(train: pd.DataFrame, synth: pd.DataFrame, holdout: pd.DataFrame, target: str,
+         seed: int = 0) -> float:
+    from sklearn.metrics import roc_auc_score
+    from xgboost import XGBClassifier
+
+    positive = train[target].value_counts().index[-1]
+    feats = [c for c in train.columns if c != target]
+    Xs, Xh = encode([synth[feats], holdout[feats]], train[feats])
+    ys = (synth[target] == positive).to_numpy(int)
+    if ys.min() == ys.max():
+        return float("nan")
+    model = XGBClassifier(n_estimators=200, max_depth=6, n_jobs=2, random_state=seed, verbosity=0)
+    model.fit(Xs, ys)
+    return float(roc_auc_score((holdout[target] == positive).to_numpy(int),
+                               model.predict_proba(Xh)[:, 1]))
+
+
+def dcr_share(train: pd.DataFrame, synth: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0):
+    from sklearn.neighbors import NearestNeighbors
+
+    train = train.sample(min(len(train), len(holdout)), random_state=seed)
+    synth = synth.sample(min(len(synth), 20_000), random_state=seed)
+    Xt, Xh, Xs = encode([train, holdout, synth], train)
+    dt = NearestNeighbors(n_neighbors=1).fit(Xt).kneighbors(Xs)[0][:, 0]
+    dh = NearestNeighbors(n_neighbors=1).fit(Xh).kneighbors(Xs)[0][:, 0]
+    return float(np.mean(dt < dh))
+
+
+def measure(name: str, make_and_fit, train, holdout, target, seed: int = 0) -> dict:
+    import synthgen
+    from synthgen.evaluation import EVERY_PAIR
+
+    t = time.perf_counter()
+    sampler = make_and_fit(train)
+    fit_s = time.perf_counter() - t
+    sampler(100)
+    t = time.perf_counter()
+    synth = sampler(len(train))
+    sample_s = time.perf_counter() - t
+    synth = synth[list(train.columns)].astype(train.dtypes.to_dict(), errors="ignore")
+    report = synthgen.evaluate(train, synth, **EVERY_PAIR).to_dict()
+    row = {"model": name, "shape": report["column_shapes"], "trend": report["column_pair_trends"],
+           **c2st(train, synth, seed), "tstr_auc": tstr(train, synth, holdout, target, seed),
+           "dcr_share": dcr_share(train, synth, holdout, seed),
+           "exact_copies": report["privacy"]["exact_copies"]["synthetic"],
+           "fit_s": fit_s, "sample_s": sample_s}
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}),
+          flush=True)
+    return row
+
+
+def synthgen_model(name: str, params: dict):
+    import synthgen
+
+    def fit(train):
+        gen = synthgen.make(name, **params).fit(train, seed=0)
+        return lambda n: gen.sample(n, seed=1)
+
+    return fit
+
+
+def sdv_model(kind: str, epochs: int):
+    def fit(train):
+        from sdv.metadata import Metadata
+        from sdv.single_table import GaussianCopulaSynthesizer, TVAESynthesizer
+
+        meta = Metadata.detect_from_dataframe(train)
+        model = (GaussianCopulaSynthesizer(meta) if kind == "gaussian_copula"
+                 else TVAESynthesizer(meta, epochs=epochs))
+        model.fit(train)
+        return lambda n: model.sample(n)
+
+    return fit
+
+
+DEFAULT_PARAMS = {"vae": {"verbose": False}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="adult", choices=["adult", "creditcard", "kddcup"])
+    ap.add_argument("--models", nargs="*",
+                    default=["circuit", "gaussian", "gmm", "pca_gmm", "kde", "vae"])
+    ap.add_argument("--sdv", action="store_true", help="also SDV GaussianCopula and TVAE")
+    ap.add_argument("--tvae-epochs", type=int, default=300)
+    ap.add_argument("--max-rows", type=int, default=None, help="use a random subset of the rows")
+    args = ap.parse_args()
+    frame, target = load(args.data)
+    if args.max_rows and len(frame) > args.max_rows:
+        frame = frame.sample(args.max_rows, random_state=0)
+    frame = frame.reset_index(drop=True)
+    holdout = frame.sample(frac=0.2, random_state=0)
+    train = frame.drop(holdout.index).reset_index(drop=True)
+    holdout = holdout.reset_index(drop=True)
+    trtr = tstr(train, train, holdout, target)
+    print(f"{args.data}: {len(train)} training rows, {len(holdout)} holdout rows; "
+          f"train-on-real AUC {trtr:.4f}", flush=True)
+    rows = []
+    for name in args.models:
+        rows.append(measure(name, synthgen_model(name, DEFAULT_PARAMS.get(name, {})), train,
+                            holdout, target))
+        write_result(f"fidelity_{args.data}", {"trtr_auc": trtr, "rows": rows,
+                                               "published": PUBLISHED if args.data == "adult" else []})
+    if args.sdv:
+        for kind in ("gaussian_copula", "tvae"):
+            rows.append(measure(f"sdv_{kind}", sdv_model(kind, args.tvae_epochs), train, holdout,
+                                target))
+            write_result(f"fidelity_{args.data}", {"trtr_auc": trtr, "rows": rows,
+                                                   "published": PUBLISHED if args.data == "adult" else []})
+    cols = ["model", "shape", "trend", "c2st_logistic", "c2st_xgboost", "tstr_auc", "dcr_share",
+            "exact_copies", "fit_s", "sample_s"]
+    table = pd.DataFrame(rows + (PUBLISHED if args.data == "adult" else []))[cols]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+if __name__ == "__main__":
+    main()

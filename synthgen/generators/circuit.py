@@ -1,0 +1,525 @@
+"""A probabilistic circuit over mixed-type tables: a hidden Chow-Liu tree (HCLT).
+
+Every block of the vectorised table (a one-hot group, a flag, a number) is one discrete variable
+``X_j`` (see :mod:`._circuit_leaves`: numbers get point states and quantile intervals with a
+uniform density inside).  Each variable has a hidden variable ``Z_j`` with ``H`` states; the hidden
+variables form a tree, learned as the Chow-Liu tree (the maximum spanning tree of the pairwise
+mutual information of the ``X_j``)::
+
+    p(x) = sum_z  pi(z_root)  prod_{j != root} T_j(z_j | z_parent(j))  prod_j L_j(x_j | z_j)
+
+As a circuit this is a deep alternation of sum nodes (the sums over each ``z_j``) and product nodes
+(over a node's leaf and children), smooth and decomposable, so that
+
+* ``score_samples`` is exact: one upward pass of ``H x H`` matrix products, one per variable;
+* any variable can be left out (marginalised) exactly by setting its leaf to 1;
+* sampling is exact: ``z_root``, then each ``z_j`` given its parent, then each ``x_j``.
+
+It is fitted by mini-batch EM: the expected counts of every parameter are ``theta * dLL/dtheta``
+(the circuit is multilinear in each of its distributions), computed by ``jax.grad`` of the
+batch's log-likelihood; each step moves the parameters a fraction of the way towards the
+normalised counts, ``step_size`` at first and 5% of it at the end (a cosine schedule), so the
+last epochs settle instead of following each batch's noise.  With ``H = 1`` the hidden variables vanish (independent columns); with a
+one-node tree it is a shallow mixture of factorised components.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._params import Bool, Float, Int, Param
+from ..base import Generator
+from ..errors import InvalidDataError
+from ._circuit_leaves import Variable, fit_states, matrix_from_states, state_codes, variables_from_blocks
+from ._draws import uniform
+
+_CL_MAX_ROWS = 20_000
+
+
+class CircuitParams(NamedTuple):
+    """Probabilities of the circuit and the bounds of the continuous states.
+
+    ``prior`` (H,): the root's hidden states; ``trans`` (m, H, H): ``trans[j, p, c] =
+    T_j(z_j = c | z_parent = p)`` (unused for the root); ``leaf`` (m, H, S): ``L_j(state | z_j)``,
+    zero beyond a variable's states; ``lo``, ``hi`` (m, S): continuous states' bounds; ``scale``
+    (m,): the distance over which a value outside the training range loses one nat.
+    """
+
+    prior: jax.Array
+    trans: jax.Array
+    leaf: jax.Array
+    lo: jax.Array
+    hi: jax.Array
+    scale: jax.Array
+
+
+class Layout(NamedTuple):
+    """The static part: the variables, each one's parent (-1 for the root), a topological order."""
+
+    variables: tuple
+    parents: tuple
+    order: tuple
+    n_features: int
+
+    @property
+    def children(self) -> tuple:
+        kids = [[] for _ in self.variables]
+        for j, p in enumerate(self.parents):
+            if p >= 0:
+                kids[p].append(j)
+        return tuple(tuple(k) for k in kids)
+
+    def to_json(self) -> dict:
+        return {"variables": [[v.kind, list(v.columns), v.n_states] for v in self.variables],
+                "parents": list(self.parents), "order": list(self.order),
+                "n_features": self.n_features}
+
+    @classmethod
+    def from_json(cls, state: dict) -> "Layout":
+        variables = tuple(Variable(str(k), tuple(int(c) for c in cols), int(s))
+                          for k, cols, s in state["variables"])
+        return cls(variables, tuple(int(p) for p in state["parents"]),
+                   tuple(int(o) for o in state["order"]), int(state["n_features"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure: variables, their states, the Chow-Liu tree
+# ---------------------------------------------------------------------------------------------
+
+
+def discretise(X: np.ndarray, blocks, max_bins: int):
+    """The variables of ``blocks`` with their continuous states fitted on ``X``.
+
+    Returns ``(variables, lo (m, S), hi (m, S), scale (m,))``.
+    """
+    variables = list(variables_from_blocks(blocks))
+    bounds = []
+    for j, v in enumerate(variables):
+        if v.kind == "continuous":
+            lo, hi = fit_states(X[:, v.columns[0]], max_bins)
+            variables[j] = v._replace(n_states=len(lo))
+            bounds.append((lo, hi))
+        else:
+            bounds.append((np.zeros(v.n_states), np.zeros(v.n_states)))
+    S = max(v.n_states for v in variables)
+    lo = np.zeros((len(variables), S))
+    hi = np.zeros((len(variables), S))
+    scale = np.ones(len(variables))
+    for j, (l, h) in enumerate(bounds):
+        lo[j, :len(l)], hi[j, :len(h)] = l, h
+        if variables[j].kind == "continuous":
+            span = float(h.max() - l.min())
+            scale[j] = span / len(l) if span > 0 else 1.0
+    return tuple(variables), lo, hi, scale
+
+
+def mutual_information(codes: np.ndarray, n_states) -> np.ndarray:
+    """Pairwise mutual information (nats) of the columns of ``codes`` (empirical, plug-in)."""
+    n, m = codes.shape
+    offsets = np.concatenate([[0], np.cumsum(n_states)])
+    Z = np.zeros((n, offsets[-1]), dtype=np.float32)
+    for j in range(m):
+        Z[np.arange(n), offsets[j] + codes[:, j]] = 1.0
+    joint = (Z.T @ Z).astype(np.float64) / n
+    marg = np.diag(joint)
+    mi = np.zeros((m, m))
+    for a in range(m):
+        pa = marg[offsets[a]:offsets[a + 1]]
+        for b in range(a + 1, m):
+            pb = marg[offsets[b]:offsets[b + 1]]
+            pab = joint[offsets[a]:offsets[a + 1], offsets[b]:offsets[b + 1]]
+            nz = pab > 0
+            mi[a, b] = mi[b, a] = float(np.sum(pab[nz] * np.log(pab[nz] / np.outer(pa, pb)[nz])))
+    return mi
+
+
+def chow_liu_tree(mi: np.ndarray) -> tuple[tuple, tuple]:
+    """Parents (-1 for the root) and a topological order of the maximum spanning tree of ``mi``.
+
+    The root is the variable with the largest total mutual information.
+    """
+    from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+    m = mi.shape[0]
+    if m == 1:
+        return (-1,), (0,)
+    weights = (mi.max() + 1.0) - mi
+    np.fill_diagonal(weights, 0.0)
+    tree = minimum_spanning_tree(weights)
+    tree = tree + tree.T
+    root = int(np.argmax(mi.sum(axis=1)))
+    order, preds = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    parents = tuple(int(p) if p >= 0 else -1 for p in preds)
+    return parents, tuple(int(o) for o in order)
+
+
+# ---------------------------------------------------------------------------------------------
+# The circuit's pure functions
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_lik_codes(theta, codes, observed, layout: Layout):
+    """log p of each row from its states (no continuous widths): the upward pass."""
+    prior, trans, leaf = theta
+    n = codes.shape[0]
+    children = layout.children
+    msgs = [None] * len(layout.variables)
+    log_scale = jnp.zeros((n,), leaf.dtype)
+    root_belief = None
+    for j in reversed(layout.order):
+        b = jnp.take(leaf[j], codes[:, j], axis=1).T
+        b = jnp.where(observed[:, j, None], b, 1.0)
+        for c in children[j]:
+            b = b * msgs[c]
+        s = jnp.max(b, axis=1, keepdims=True)
+        s = jnp.where(s > 0, s, 1.0)
+        b = b / s
+        log_scale = log_scale + jnp.log(s[:, 0])
+        if layout.parents[j] < 0:
+            root_belief = b
+        else:
+            msgs[j] = b @ trans[j].T
+    return jnp.log(root_belief @ prior) + log_scale
+
+
+def log_prob_circuit(params: CircuitParams, X, *, layout: Layout):
+    """Log density of each row of ``X``; NaN entries mark variables to marginalise out."""
+    codes, observed, extra = state_codes(X, layout.variables, params.lo, params.hi, params.scale)
+    theta = (params.prior, params.trans, params.leaf)
+    return _log_lik_codes(theta, codes, observed, layout) + extra
+
+
+def _inverse_cdf(P, u):
+    """Index drawn from each row of ``P`` (rows of probabilities) by the uniforms ``u``."""
+    cdf = jnp.cumsum(P, axis=-1)
+    k = jnp.sum(cdf < u[:, None] * cdf[:, -1:], axis=-1)
+    return jnp.minimum(k, P.shape[-1] - 1)
+
+
+def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout):
+    """``n`` exact draws, top-down: hidden states along the tree, then each variable's state."""
+    k_z, k_x, k_u = jax.random.split(key, 3)
+    m = len(layout.variables)
+    uz = uniform(k_z, (n, m), params.leaf.dtype)
+    ux = uniform(k_x, (n, m), params.leaf.dtype)
+    z = [None] * m
+    for j in layout.order:
+        p = layout.parents[j]
+        if p < 0:
+            z[j] = _inverse_cdf(jnp.broadcast_to(params.prior, (n, params.prior.shape[0])), uz[:, j])
+        else:
+            z[j] = _inverse_cdf(params.trans[j][z[p]], uz[:, j])
+    states = jnp.stack([_inverse_cdf(params.leaf[j][z[j]], ux[:, j]) for j in range(m)], axis=1)
+    return matrix_from_states(k_u, states, layout.variables, params.lo, params.hi,
+                              layout.n_features, params.leaf.dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def circuit_functions(layout: Layout):
+    """``(sample_fn, log_prob_fn)`` bound to ``layout``; equal layouts share compiled programs."""
+    return (functools.partial(sample_circuit, layout=layout),
+            functools.partial(log_prob_circuit, layout=layout))
+
+
+# ---------------------------------------------------------------------------------------------
+# EM
+# ---------------------------------------------------------------------------------------------
+
+
+def _normalise(counts, mask, pseudocount):
+    c = (counts + pseudocount) * mask
+    return c / jnp.sum(c, axis=-1, keepdims=True)
+
+
+def _em_target(theta, codes, layout, masks, pseudocount, weight):
+    """The normalised expected counts of a batch, ``theta * dLL/dtheta`` scaled by ``weight``
+    (training rows per batch row, so the counts stand for the whole training set), plus
+    pseudocounts."""
+    observed = jnp.ones(codes.shape, bool)
+    grads = jax.grad(lambda t: jnp.sum(_log_lik_codes(t, codes, observed, layout)))(theta)
+    return tuple(_normalise(weight * t * g, mk, pseudocount) for t, g, mk in zip(theta, grads, masks))
+
+
+@functools.partial(jax.jit, static_argnames=("layout", "batch", "n_batches"))
+def _em_epoch(key, theta, codes, step, pseudocount, *, layout, batch, n_batches):
+    """One pass of mini-batch EM over a random permutation of the rows."""
+    masks = _masks(theta, layout)
+    perm = jax.random.permutation(key, codes.shape[0])[: batch * n_batches]
+    weight = codes.shape[0] / batch
+
+    def one(theta, idx):
+        target = _em_target(theta, codes[idx], layout, masks, pseudocount, weight)
+        return tuple((1 - step) * t + step * s for t, s in zip(theta, target)), None
+
+    theta, _ = jax.lax.scan(one, theta, perm.reshape(n_batches, batch))
+    return theta
+
+
+@functools.partial(jax.jit, static_argnames=("layout",))
+def _mean_log_lik(theta, codes, *, layout):
+    return jnp.mean(_log_lik_codes(theta, codes, jnp.ones(codes.shape, bool), layout))
+
+
+def _masks(theta, layout: Layout):
+    prior, trans, leaf = theta
+    S = leaf.shape[-1]
+    states = jnp.asarray([v.n_states for v in layout.variables])
+    leaf_mask = (jnp.arange(S)[None, :] < states[:, None]).astype(leaf.dtype)[:, None, :]
+    return jnp.ones_like(prior), jnp.ones_like(trans), jnp.broadcast_to(leaf_mask, leaf.shape)
+
+
+def latent_groups(codes: np.ndarray, n_states: int, n_hidden: int) -> np.ndarray:
+    """A start for one hidden variable: each state of the variable mapped to a hidden state.
+
+    With at most ``n_hidden`` states each state has its own hidden state; otherwise runs of
+    consecutive states (intervals of a number, in order) of about equal frequency share one.
+    """
+    if n_states <= n_hidden:
+        return np.arange(n_states)
+    freq = np.bincount(codes, minlength=n_states) + 1e-3
+    cum = np.cumsum(freq) / freq.sum()
+    return np.minimum((cum * n_hidden - 1e-9).astype(int), n_hidden - 1)
+
+
+def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: float = 0.05):
+    """The Chow-Liu tree of the variables themselves, as a start for EM.
+
+    Each hidden variable starts as a copy of its variable (:func:`latent_groups`); leaves and
+    transitions are then the empirical frequencies of those copies, mixed with ``smoothing`` of
+    the marginal (leaves) or of uniform (transitions), and multiplied by random factors in
+    [0.9, 1.1] so that hidden states that start alike can part.
+    """
+    m = len(layout.variables)
+    S = max(v.n_states for v in layout.variables)
+    H = n_hidden
+    k_p, k_t, k_l = jax.random.split(key, 3)
+    groups = [latent_groups(codes[:, j], v.n_states, H) for j, v in enumerate(layout.variables)]
+    latent = np.stack([g[codes[:, j]] for j, g in enumerate(groups)], axis=1)
+    noise = lambda k, shape: np.array(jax.random.uniform(k, shape, minval=0.9, maxval=1.1))  # noqa: E731
+    leaf = np.zeros((m, H, S))
+    for j, v in enumerate(layout.variables):
+        marg = np.bincount(codes[:, j], minlength=v.n_states) / len(codes)
+        joint = np.zeros((H, v.n_states))
+        np.add.at(joint, (latent[:, j], codes[:, j]), 1.0)
+        rows = joint.sum(axis=1, keepdims=True)
+        cond = np.where(rows > 0, joint / np.maximum(rows, 1.0), marg[None, :])
+        leaf[j, :, :v.n_states] = (1 - smoothing) * cond + smoothing * marg[None, :]
+    leaf *= noise(k_l, leaf.shape)
+    leaf /= leaf.sum(axis=-1, keepdims=True)
+    trans = np.full((m, H, H), 1.0 / H)
+    for j, p in enumerate(layout.parents):
+        if p >= 0:
+            joint = np.zeros((H, H))
+            np.add.at(joint, (latent[:, p], latent[:, j]), 1.0)
+            rows = joint.sum(axis=1, keepdims=True)
+            cond = np.where(rows > 0, joint / np.maximum(rows, 1.0), 1.0 / H)
+            trans[j] = (1 - smoothing) * cond + smoothing / H
+    trans *= noise(k_t, trans.shape)
+    trans /= trans.sum(axis=-1, keepdims=True)
+    root = layout.order[0]
+    prior = np.bincount(latent[:, root], minlength=H) / len(codes)
+    prior = ((1 - smoothing) * prior + smoothing / H) * noise(k_p, (H,))
+    prior /= prior.sum()
+    return tuple(jnp.asarray(a, jnp.float32) for a in (prior, trans, leaf))
+
+
+def fit_circuit(key, X, blocks, *, n_hidden: int = 32, max_bins: int = 64, epochs: int = 40,
+                batch_size: int = 1024, step_size: float = 0.1, pseudocount: float = 0.1,
+                validation_fraction: float = 0.1, progress=None):
+    """Fit the circuit to the rows of ``X`` whose columns ``blocks`` describe.
+
+    Returns ``(params, layout, history)``: ``history`` holds the mean held-out log-likelihood of
+    the states after each epoch (``nan`` without a validation split); the parameters kept are
+    those of the best epoch.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n, d = X.shape
+    variables, lo, hi, scale = discretise(X, blocks, max_bins)
+    pre = Layout(variables, (-1,) * len(variables), tuple(range(len(variables))), d)
+    codes, _, _ = jax.jit(state_codes, static_argnums=1)(
+        jnp.asarray(X), pre.variables, jnp.asarray(lo, jnp.float32), jnp.asarray(hi, jnp.float32),
+        jnp.asarray(scale, jnp.float32))
+    codes = np.asarray(codes)
+    k_split, k_cl, k_init, k_em = jax.random.split(key, 4)
+    rows = np.asarray(jax.random.permutation(k_cl, n))[: min(n, _CL_MAX_ROWS)]
+    parents, order = chow_liu_tree(mutual_information(codes[rows], [v.n_states for v in variables]))
+    layout = Layout(variables, parents, order, d)
+    perm = np.asarray(jax.random.permutation(k_split, n))
+    n_val = int(round(validation_fraction * n)) if n >= 20 else 0
+    val, train = codes[perm[:n_val]], codes[perm[n_val:]]
+    batch = int(min(batch_size, max(32, len(train) // 8), len(train)))
+    n_batches = max(1, len(train) // batch)
+    theta = init_theta(k_init, train, layout, n_hidden)
+    train_j, val_j = jnp.asarray(train), jnp.asarray(val)
+    best, best_score, history = theta, -np.inf, []
+    for epoch in range(epochs):
+        step = step_size * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
+        theta = _em_epoch(jax.random.fold_in(k_em, epoch), theta, train_j, jnp.float32(step),
+                          jnp.float32(pseudocount), layout=layout, batch=batch, n_batches=n_batches)
+        score = float(_mean_log_lik(theta, val_j, layout=layout)) if n_val else float("nan")
+        history.append(score)
+        if not n_val or score > best_score:
+            best, best_score = theta, score
+        if progress is not None:
+            progress(epoch + 1, epochs, score)
+    prior, trans, leaf = best
+    params = CircuitParams(prior, trans, leaf, jnp.asarray(lo, jnp.float32),
+                           jnp.asarray(hi, jnp.float32), jnp.asarray(scale, jnp.float32))
+    return params, layout, history
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator
+# ---------------------------------------------------------------------------------------------
+
+
+class CircuitGenerator(Generator):
+    """Hidden Chow-Liu tree circuit; see ``docs/generators/circuit.md``."""
+
+    name = "circuit"
+    hyperparameters = {
+        "n_hidden": Param(32, Int(1), "hidden states per variable (1: independent columns)"),
+        "max_bins": Param(64, Int(2), "most states of a numeric variable (points and intervals)"),
+        "epochs": Param(40, Int(1), "passes of mini-batch EM over the training rows"),
+        "batch_size": Param(1024, Int(1), "rows per EM step (fewer on small data: at least 8 "
+                            "steps an epoch)"),
+        "step_size": Param(0.1, Float(0, 1, low_open=True), "how far each step moves towards the "
+                           "batch's EM update"),
+        "pseudocount": Param(0.1, Float(0, low_open=True),
+                             "added to every expected count (counts of the whole training set)"),
+        "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
+                                     "rows held out to keep the best epoch (0: none)"),
+        "verbose": Param(False, Bool(), "show a progress bar on stderr while fitting"),
+    }
+
+    def _make_vectoriser(self, spec, data):
+        from ..vectorisers import make_vectoriser
+        import pandas as pd
+
+        if spec is None and isinstance(data, pd.DataFrame):
+            return make_vectoriser("table", decoding="argmax")
+        return super()._make_vectoriser(spec, data)
+
+    def _fit(self, key, X, hp):
+        if X.shape[0] < 2:
+            raise InvalidDataError("the circuit needs at least 2 training rows")
+        progress = _progress(hp["epochs"]) if hp["verbose"] else None
+        try:
+            params, layout, history = fit_circuit(
+                key, np.asarray(X), self.vectoriser_.blocks_, n_hidden=hp["n_hidden"],
+                max_bins=hp["max_bins"], epochs=hp["epochs"], batch_size=hp["batch_size"],
+                step_size=hp["step_size"], pseudocount=hp["pseudocount"],
+                validation_fraction=hp["validation_fraction"],
+                progress=None if progress is None else progress.update)
+        finally:
+            if progress is not None:
+                progress.close()
+        self.layout_ = layout
+        self.history_ = history
+        return params
+
+    def _sampler(self):
+        return circuit_functions(self.layout_)[0]
+
+    def _log_prob(self):
+        return circuit_functions(self.layout_)[1]
+
+    _sample_fn = staticmethod(sample_circuit)
+    _log_prob_fn = staticmethod(log_prob_circuit)
+
+    def training_summary(self) -> dict[str, Any]:
+        out = super().training_summary()
+        hist = [h for h in self.history_ if not math.isnan(h)]
+        out.update(n_variables=len(self.layout_.variables),
+                   n_states=[v.n_states for v in self.layout_.variables],
+                   best_validation_log_lik=max(hist) if hist else None,
+                   epochs_run=len(self.history_))
+        return out
+
+    # -- marginals ------------------------------------------------------------------------------
+    def marginal_score_samples(self, data) -> np.ndarray:
+        """Exact log marginal density of each row with its missing entries summed out.
+
+        ``data``: an array with NaN where a value is missing, or a DataFrame with NaN cells
+        and/or only some of the training columns (the others are summed out).  A variable is
+        summed out where any of its matrix entries is missing.
+        """
+        import pandas as pd
+
+        self._check_fitted()
+        if isinstance(data, pd.DataFrame):
+            X = self._matrix_with_gaps(data)
+        else:
+            X = np.asarray(data, dtype=np.float32)
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise InvalidDataError(
+                    f"expected {self.n_features_in_} columns; got shape {X.shape}")
+        return self._chunked("marginal", self._log_prob(), X)
+
+    def _matrix_with_gaps(self, frame) -> np.ndarray:
+        """The matrix of a frame whose absent columns and NaN cells become NaN features."""
+        import pandas as pd
+
+        vec = self.vectoriser_
+        names = list(getattr(vec, "labels_", None) or getattr(vec, "column_labels_", None)
+                     or vec.columns_)
+        unknown = [c for c in frame.columns if c not in names]
+        if unknown:
+            raise InvalidDataError(f"columns not seen when fitted: {unknown!r}")
+        fill = vec.inverse_transform(self.sample_matrix(1, seed=0))
+        if not isinstance(fill, pd.DataFrame):
+            fill = pd.DataFrame(fill, columns=names)
+        full = pd.DataFrame({c: (frame[c] if c in frame.columns else pd.Series(
+            [fill[c].iloc[0]] * len(frame), index=frame.index, dtype=fill[c].dtype)) for c in names})
+        gaps = full.isna()
+        for c in names:
+            if gaps[c].any():
+                full[c] = full[c].fillna(fill[c].iloc[0])
+        X = np.array(vec.transform(full.reset_index(drop=True)), dtype=np.float32)
+        widths = _feature_widths(vec, names)
+        start = 0
+        for c, w in zip(names, widths):
+            missing = np.full(len(full), c not in frame.columns) | gaps[c].to_numpy()
+            X[missing, start:start + w] = np.nan
+            start += w
+        return X
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        return {"layout": self.layout_.to_json(), "history": [float(h) for h in self.history_]}
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        self.layout_ = Layout.from_json(extra["layout"])
+        self.history_ = [float(h) for h in extra.get("history", [])]
+
+
+def _feature_widths(vec, names) -> list[int]:
+    widths = getattr(vec, "_widths", None)
+    return list(widths) if widths is not None else [1] * len(names)
+
+
+class _progress:
+    """A rich progress bar over EM epochs on stderr."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("circuit EM"), BarColumn(), TextColumn("{task.completed}/"
+                             "{task.total}"), TextColumn("{task.fields[score]}"),
+                             TimeElapsedColumn(), console=Console(stderr=True))
+        self._task = self._bar.add_task("em", total=total, score="")
+        self._bar.start()
+
+    def update(self, done: int, total: int, score: float) -> None:
+        label = "" if math.isnan(score) else f"held-out log-lik {score:.3f}"
+        self._bar.update(self._task, completed=done, score=label)
+
+    def close(self) -> None:
+        self._bar.stop()

@@ -1,0 +1,200 @@
+"""The circuit generator against known answers: brute-force sums, a known generating circuit,
+frequencies of samples, exact marginals."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+import synthgen
+from synthgen.generators._circuit_leaves import Variable, fit_states
+from synthgen.generators.circuit import (
+    CircuitParams,
+    Layout,
+    chow_liu_tree,
+    log_prob_circuit,
+    mutual_information,
+    sample_circuit,
+)
+
+FAST = {"n_hidden": 4, "epochs": 15}
+
+
+def discrete_table(n=3000, seed=0):
+    """Three dependent categorical columns and a flag."""
+    r = np.random.default_rng(seed)
+    a = r.choice(["x", "y", "z"], size=n, p=[0.5, 0.3, 0.2])
+    b = np.where(r.random(n) < 0.8, np.where(a == "x", "p", "q"), r.choice(["p", "q", "s"], size=n))
+    c = np.where(b == "p", r.choice(["u", "v"], size=n, p=[0.9, 0.1]), r.choice(["u", "v"], size=n))
+    flag = (a == "z") ^ (r.random(n) < 0.1)
+    return pd.DataFrame({"a": a, "b": b, "c": c, "flag": flag})
+
+
+def every_row(df):
+    levels = [sorted(df[c].unique().tolist()) for c in df.columns]
+    return pd.DataFrame(list(itertools.product(*levels)), columns=df.columns).astype(df.dtypes)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = discrete_table()
+    return df, synthgen.make("circuit", **FAST).fit(df, seed=0)
+
+
+def test_probabilities_of_every_row_sum_to_one(fitted):
+    df, gen = fitted
+    grid = every_row(df)
+    assert np.exp(gen.score_samples(grid)).sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_marginalising_a_column_equals_summing_it_out(fitted):
+    df, gen = fitted
+    grid = every_row(df)
+    logp = gen.score_samples(grid)
+    summed = pd.Series(logp).groupby([grid["a"], grid["flag"]]).apply(lambda s: logsumexp(s))
+    keys = summed.index.to_frame(index=False)
+    marginal = gen.marginal_score_samples(keys[["a", "flag"]])
+    np.testing.assert_allclose(marginal, summed.to_numpy(), atol=1e-4)
+    gaps = keys.assign(b=np.nan, c=np.nan)[["a", "b", "c", "flag"]]
+    np.testing.assert_allclose(gen.marginal_score_samples(gaps), summed.to_numpy(), atol=1e-4)
+
+
+def test_sample_frequencies_follow_the_models_marginals(fitted):
+    df, gen = fitted
+    out = gen.sample(20_000, seed=4)
+    for col in ("a", "b", "c"):
+        levels = sorted(df[col].unique())
+        expected = np.exp(gen.marginal_score_samples(pd.DataFrame({col: levels})))
+        assert expected.sum() == pytest.approx(1.0, abs=1e-4)
+        observed = out[col].value_counts().reindex(levels, fill_value=0).to_numpy()
+        assert stats.chisquare(observed, expected / expected.sum() * len(out)).pvalue > 0.001, col
+
+
+def test_the_fitted_model_learns_the_dependencies(fitted):
+    df, gen = fitted
+    out = gen.sample(20_000, seed=5)
+    real = pd.crosstab(df["a"], df["b"], normalize=True)
+    synth = pd.crosstab(out["a"], out["b"], normalize=True).reindex_like(real).fillna(0)
+    assert 0.5 * np.abs(real - synth).to_numpy().sum() < 0.03
+    independent = synthgen.make("circuit", n_hidden=1, epochs=5).fit(df, seed=0)
+    assert gen.score(df) > independent.score(df) + 0.1
+
+
+def known_circuit():
+    """Three variables (3, 2 and 4 states) under a chain of hidden variables with 2 states."""
+    variables = (Variable("categorical", (0, 1, 2), 3), Variable("binary", (3,), 2),
+                 Variable("categorical", (4, 5, 6, 7), 4))
+    layout = Layout(variables, (-1, 0, 1), (0, 1, 2), 8)
+    leaf = np.zeros((3, 2, 4))
+    leaf[0, :, :3] = [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]
+    leaf[1, :, :2] = [[0.9, 0.1], [0.2, 0.8]]
+    leaf[2] = [[0.4, 0.4, 0.1, 0.1], [0.05, 0.05, 0.3, 0.6]]
+    trans = np.array([np.eye(2), [[0.85, 0.15], [0.25, 0.75]], [[0.9, 0.1], [0.1, 0.9]]])
+    params = CircuitParams(jnp.asarray([0.6, 0.4]), jnp.asarray(trans, jnp.float32),
+                           jnp.asarray(leaf, jnp.float32), jnp.zeros((3, 4)), jnp.zeros((3, 4)),
+                           jnp.ones(3))
+    return params, layout
+
+
+def as_table(M):
+    """The known circuit's matrix rows as a table: two categorical columns and a flag."""
+    M = np.asarray(M)
+    return pd.DataFrame({"a": np.array(["a0", "a1", "a2"])[np.argmax(M[:, :3], axis=1)],
+                         "f": M[:, 3] > 0.5,
+                         "c": np.array(["c0", "c1", "c2", "c3"])[np.argmax(M[:, 4:], axis=1)]})
+
+
+def test_a_fit_recovers_the_log_likelihood_of_the_generating_circuit():
+    params, layout = known_circuit()
+    draw = jax.jit(sample_circuit, static_argnums=(2,), static_argnames="layout")
+    train = as_table(draw(jax.random.PRNGKey(0), params, 20_000, layout=layout))
+    fresh_matrix = draw(jax.random.PRNGKey(1), params, 20_000, layout=layout)
+    truth = float(np.mean(log_prob_circuit(params, fresh_matrix, layout=layout)))
+    gen = synthgen.make("circuit", n_hidden=4, epochs=30).fit(train, seed=0)
+    assert gen.score(as_table(fresh_matrix)) == pytest.approx(truth, abs=0.02)
+    independent = synthgen.make("circuit", n_hidden=1, epochs=3).fit(train).score(as_table(fresh_matrix))
+    assert independent < truth - 0.05
+
+
+def test_the_generating_circuit_sums_to_one_and_matches_brute_force():
+    params, layout = known_circuit()
+    rows = []
+    for a, f, c in itertools.product(range(3), range(2), range(4)):
+        x = np.zeros(8, np.float32)
+        x[a], x[3], x[4 + c] = 1.0, f, 1.0
+        rows.append(x)
+    logp = np.asarray(log_prob_circuit(params, jnp.asarray(np.array(rows)), layout=layout))
+    leaf, trans = np.asarray(params.leaf), np.asarray(params.trans)
+    brute = []
+    for a, f, c in itertools.product(range(3), range(2), range(4)):
+        total = 0.0
+        for z0, z1, z2 in itertools.product(range(2), repeat=3):
+            total += (np.asarray(params.prior)[z0] * trans[1, z0, z1] * trans[2, z1, z2]
+                      * leaf[0, z0, a] * leaf[1, z1, f] * leaf[2, z2, c])
+        brute.append(np.log(total))
+    np.testing.assert_allclose(logp, brute, rtol=1e-5)
+    assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_numeric_column_has_a_density_that_integrates_to_one():
+    r = np.random.default_rng(2)
+    X = np.column_stack([r.gamma(2.0, size=2000)])
+    gen = synthgen.make("circuit", n_hidden=3, epochs=5, max_bins=16).fit(X, seed=0)
+    grid = np.linspace(X.min(), X.max(), 200_001)[:, None]
+    dens = np.exp(gen.score_samples(grid))
+    assert np.trapezoid(dens, grid[:, 0]) == pytest.approx(1.0, abs=2e-3)
+    assert gen.score_samples(np.array([[X.max() + 5.0]]))[0] < gen.score_samples(grid[-1:])[0] - 1.0
+
+
+def test_numeric_states_are_points_for_few_values_and_quantile_intervals_otherwise():
+    lo, hi = fit_states(np.array([3.0, 1.0, 3.0, 2.0]), max_bins=8)
+    np.testing.assert_array_equal(lo, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(hi, lo)
+    r = np.random.default_rng(0)
+    x = np.concatenate([np.zeros(600), r.normal(size=400)])
+    lo, hi = fit_states(x, max_bins=10)
+    assert lo[0] == hi[0] == 0.0 and len(lo) == 10
+    assert (hi[1:] > lo[1:]).all() and lo[1] == x[x != 0].min() and hi[-1] == x.max()
+
+
+def test_integers_bounds_and_gaps_come_back_through_the_vectoriser():
+    r = np.random.default_rng(3)
+    df = pd.DataFrame({"age": r.integers(18, 90, 800), "income": r.gamma(2.0, 1e4, 800),
+                       "city": r.choice(["a", "b", None], 800)})
+    gen = synthgen.make("circuit", **FAST).fit(df, seed=0)
+    out = gen.sample(2000, seed=1)
+    assert out["age"].dtype == df["age"].dtype
+    assert out["age"].between(18, 89).all()
+    assert out["income"].between(df["income"].min(), df["income"].max()).all()
+    assert abs(out["city"].isna().mean() - df["city"].isna().mean()) < 0.05
+
+
+def test_chow_liu_tree_links_the_dependent_columns():
+    r = np.random.default_rng(1)
+    a = r.integers(0, 3, 5000)
+    b = (a + (r.random(5000) < 0.1)) % 3
+    c = r.integers(0, 2, 5000)
+    d = c ^ (r.random(5000) < 0.05)
+    mi = mutual_information(np.column_stack([a, b, c, d]), [3, 3, 2, 2])
+    parents, order = chow_liu_tree(mi)
+    edges = {frozenset((j, p)) for j, p in enumerate(parents) if p >= 0}
+    assert frozenset((0, 1)) in edges and frozenset((2, 3)) in edges
+    assert len(edges) == 3 and sorted(order) == [0, 1, 2, 3]
+    assert parents[order[0]] == -1
+
+
+def test_same_seed_same_rows_and_a_file_round_trip(fitted, tmp_path):
+    df, gen = fitted
+    pd.testing.assert_frame_equal(gen.sample(500, seed=9), gen.sample(500, seed=9))
+    gen.save(tmp_path / "c.sgm")
+    back = synthgen.load(tmp_path / "c.sgm")
+    pd.testing.assert_frame_equal(back.sample(500, seed=9), gen.sample(500, seed=9))
+    np.testing.assert_allclose(back.score_samples(df), gen.score_samples(df), rtol=1e-6)
+    assert back.training_summary()["n_variables"] == 4
