@@ -182,3 +182,13 @@ def test_decoded_table_rows_keep_their_distance(data):
     d = nearest_records(M @ space.whiten, space.records @ space.whiten, scales=space.scales).distance
     assert (d > rs.threshold_ * (1 - 1e-6)).all()
     assert set(out["kind"]) <= {"a", "b", "c"}
+
+
+def test_repr_with_records_to_avoid_given_as_data():
+    r = np.random.default_rng(0)
+    X = r.normal(size=(50, 2))
+    gen = synthgen.make("gaussian")
+    for avoid in (X, pd.DataFrame(X, columns=["a", "b"]), [[0.0, 1.0]] * 20):
+        text = repr(RejectionSampler(gen, avoid=avoid))
+        assert text.startswith("RejectionSampler(GaussianGenerator()") and "avoid=<" in text
+    assert repr(RejectionSampler(gen, alpha=0.1)) == "RejectionSampler(GaussianGenerator(), alpha=0.1)"

@@ -287,7 +287,7 @@ def latent_groups(codes: np.ndarray, n_states: int, n_hidden: int) -> np.ndarray
     return np.minimum((cum * n_hidden - 1e-9).astype(int), n_hidden - 1)
 
 
-def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: float = 0.05):
+def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: float = 0.5):
     """The Chow-Liu tree of the variables themselves, as a start for EM.
 
     Each hidden variable starts as a copy of its variable (:func:`latent_groups`); leaves and
@@ -330,7 +330,7 @@ def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing:
 
 
 def fit_circuit(key, X, blocks, *, n_hidden: int = 32, max_bins: int = 64, epochs: int = 40,
-                batch_size: int = 1024, step_size: float = 0.1, pseudocount: float = 0.1,
+                batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.1,
                 validation_fraction: float = 0.1, progress=None):
     """Fit the circuit to the rows of ``X`` whose columns ``blocks`` describe.
 
@@ -389,8 +389,8 @@ class CircuitGenerator(Generator):
         "epochs": Param(40, Int(1), "passes of mini-batch EM over the training rows"),
         "batch_size": Param(1024, Int(1), "rows per EM step (fewer on small data: at least 8 "
                             "steps an epoch)"),
-        "step_size": Param(0.1, Float(0, 1, low_open=True), "how far each step moves towards the "
-                           "batch's EM update"),
+        "step_size": Param(0.5, Float(0, 1, low_open=True), "how far each step moves towards the "
+                           "batch's EM update (at first; 5% of it at the end)"),
         "pseudocount": Param(0.1, Float(0, low_open=True),
                              "added to every expected count (counts of the whole training set)"),
         "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._params import AnyOf, Bool, Choice, Float, Int, Optional, Param, validate
-from ..base import Generator, check_matrix, check_n
+from ..base import Generator, _same, check_matrix, check_n
 from ..errors import InvalidParameterError, NotFittedError, SamplingError
 from ..random import BLOCK_ROWS, check_seed, fit_keys
 from .nearest import RecordIndex
@@ -90,7 +90,8 @@ class RejectionSampler(Generator):
 
     def __repr__(self) -> str:
         table = self.param_table()
-        changed = [f"{k}={getattr(self, k)!r}" for k in table if getattr(self, k) != table[k].default]
+        changed = [f"{k}={_short_repr(getattr(self, k))}" for k in table
+                   if not _same(getattr(self, k), table[k].default)]
         return f"RejectionSampler({', '.join([repr(self.generator), *changed])})"
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
@@ -118,9 +119,12 @@ class RejectionSampler(Generator):
         return hp
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, data, *, seed: int = 0) -> "RejectionSampler":
-        """Fit the wrapped generator (unless already fitted) and learn the records to avoid."""
-        seed = check_seed(seed)
+    def fit(self, data, y=None, *, seed: int | None = None) -> "RejectionSampler":
+        """Fit the wrapped generator (unless already fitted) and learn the records to avoid.
+
+        ``y`` is ignored (scikit-learn's convention); ``seed`` defaults to 0.
+        """
+        seed = check_seed(0 if seed is None else seed)
         hp = self._validated_params()
         gen = self.generator
         if gen is None:
@@ -450,3 +454,13 @@ def _user_rows(vectoriser, rows: np.ndarray):
     from .spaces import user_records
 
     return user_records(vectoriser.inverse_transform(rows))
+
+
+def _short_repr(value) -> str:
+    """A parameter for ``repr``: records to avoid are shown by their shape, not in full."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (str, bytes)):
+        return f"<{type(value).__name__} of shape {tuple(shape)}>"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"<{type(value).__name__} of {len(value)} items>"
+    return repr(value)
