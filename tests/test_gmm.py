@@ -535,3 +535,102 @@ def test_kmeans_start_uses_every_cluster_on_duplicated_rows():
     labels, _ = kmeans_labels(keys, jnp.asarray(X), jnp.full(20, 6, jnp.int32), k_max=6)
     for lb in np.asarray(labels):
         assert len(np.unique(lb)) == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Row counts in one size bucket share one compiled program; padding rows count for nothing
+# ---------------------------------------------------------------------------------------------
+
+
+def _two_clusters(n, d, seed=0):
+    r = np.random.default_rng(seed)
+    return np.concatenate([r.normal(size=(n - n // 3, d)), r.normal(size=(n // 3, d)) * 0.5 + 4.0])
+
+
+def test_fits_on_1000_and_1001_rows_compile_the_em_and_kmeans_once():
+    from synthgen.generators._kmeans import kmeans_labels
+
+    X = _two_clusters(1001, 2, seed=3)
+    synthgen.make("gmm", n_components_range=(1, 3), covariance_type="diag").fit(X[:1000], seed=0)
+    sizes = (_em.em_pool._cache_size(), kmeans_labels._cache_size())
+    gen = synthgen.make("gmm", n_components_range=(1, 3), covariance_type="diag").fit(X, seed=0)
+    assert (_em.em_pool._cache_size(), kmeans_labels._cache_size()) == sizes
+    assert gen.n_components_ == 2
+
+
+def test_padding_rows_never_enter_kmeans_or_em(blobs):
+    """Rows of weight 0 appended to the data, even far-off ones, change no label and no fit."""
+    from synthgen.generators._kmeans import kmeans_labels
+
+    X = (blobs - blobs.mean(axis=0)).astype(np.float32)
+    n = len(X)
+    keys = jax.random.split(jax.random.PRNGKey(4), 3)
+    ks = jnp.asarray([2, 3, 4], jnp.int32)
+    plain, _ = kmeans_labels(keys, jnp.asarray(X), ks, k_max=4)
+    junk = np.concatenate([X, np.full((212, 3), 1e3, np.float32)])
+    w = (np.arange(len(junk)) < n).astype(np.float32)
+    padded, _ = kmeans_labels(keys, jnp.asarray(junk), ks, jnp.asarray(w), k_max=4)
+    np.testing.assert_array_equal(np.asarray(padded)[:, :n], np.asarray(plain))
+
+    labels = [np.asarray(plain)[1]]
+    ref = _run_pool(blobs, labels, (3,), "full")
+    Xs, ws = _em.pad_rows(X, 128, n_rows=512)
+    assert Xs.shape == (4, 128, 3) and ws.sum() == n and (ws.reshape(-1)[n:] == 0).all()
+    Xs.reshape(-1, 3)[n:] = 1e3
+    lab = np.pad(labels[0], (0, 512 - n))[None].astype(np.int32)
+    res = jax.device_get(_em.em_pool(Xs, ws, lab, counts=(3,), kind="full", reg=1e-6, tol=1e-3,
+                                     max_iter=100))
+    assert res.n_iter[0] == ref.n_iter[0]
+    np.testing.assert_allclose(res.score, ref.score, rtol=1e-5)
+    np.testing.assert_allclose(res.params.means, ref.params.means, atol=1e-4)
+    np.testing.assert_allclose(res.params.prec, ref.params.prec, rtol=1e-3, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the rows cannot support is refused or left out of the search, and said so
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_full_and_tied_covariances_need_more_rows_than_columns(kind):
+    X = np.random.default_rng(0).normal(size=(30, 40))
+    with pytest.raises(InvalidParameterError) as err:
+        synthgen.make("gmm", covariance_type=kind).fit(X)
+    msg = str(err.value)
+    assert msg.startswith(f"covariance_type='{kind}' needs more training rows than dimensions")
+    assert "30 rows in 40 dimensions" in msg and "covariance_type='diag'" in msg and "pca_gmm" in msg
+    with pytest.raises(InvalidParameterError, match="needs more training rows than dimensions"):
+        fit_gmm(jax.random.PRNGKey(0), X, n_components=1, covariance_type=kind)
+
+
+def test_a_search_over_types_leaves_out_those_the_rows_cannot_estimate():
+    X = np.random.default_rng(1).normal(size=(30, 40))
+    gen = synthgen.make("gmm", covariance_type="bic", n_components_range=(1, 2)).fit(X)
+    assert set(gen.bic_curve_) == {"diag", "spherical"}
+    assert gen.covariance_type_ in ("diag", "spherical")
+    assert any("full, tied not searched" in note for note in gen.search_notes_)
+    with pytest.raises(InvalidParameterError, match=r"covariance_type='full' or 'tied' needs more"):
+        synthgen.make("gmm", covariance_type=["full", "tied"]).fit(X)
+
+
+def test_the_bic_search_stops_at_the_components_the_rows_support(tmp_path):
+    """300 rows in 20 dimensions hold 14 full components of 21 rows: the search ends there."""
+    X = _two_clusters(300, 20, seed=2)
+    gen = synthgen.make("gmm", n_components_range=(1, 20), refine_rounds=0).fit(X)
+    assert sorted(gen.bic_curve_) == list(range(1, 15))
+    assert gen.search_notes_ == ["n_components searched up to 14, not 20: that is as many as 300 rows "
+                                 "in 20 dimensions support with covariance_type='full'"]
+    assert gen.training_summary()["search_notes"] == gen.search_notes_
+    gen.save(tmp_path / "m.sgm")
+    assert synthgen.load(tmp_path / "m.sgm").search_notes_ == gen.search_notes_
+    tied = synthgen.make("gmm", covariance_type="tied", n_components_range=(1, 6), refine_rounds=0)
+    assert sorted(tied.fit(X[:24]).bic_curve_) == [1, 2, 3, 4]  # 24 rows, 20 dimensions: 4 left
+    with pytest.raises(InvalidParameterError) as err:
+        synthgen.make("gmm", n_components_range=(15, 20)).fit(X)
+    assert str(err.value).startswith("n_components_range must start at most at 14: with "
+                                     "covariance_type='full', 300 rows in 20 dimensions")
+
+
+def test_an_unlimited_search_notes_nothing(blobs):
+    gen = synthgen.make("gmm", n_components_range=(1, 3)).fit(blobs)
+    assert gen.search_notes_ == [] and gen.training_summary()["search_notes"] == []

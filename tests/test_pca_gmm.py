@@ -189,3 +189,33 @@ def test_bad_hyperparameters_name_themselves(wide, params, message):
     with pytest.raises(InvalidParameterError) as err:
         synthgen.make("pca_gmm", **params).fit(wide)
     assert str(err.value).startswith(message), str(err.value)
+
+
+def test_fits_on_1000_and_1001_rows_compile_the_pca_once():
+    from synthgen.generators import pca_gmm as pg
+
+    X = np.random.default_rng(8).normal(size=(1001, 6)) @ np.random.default_rng(9).normal(size=(6, 6))
+    mean, W, eig, q = fit_pca(X[:1000], 3)
+    size = pg._pca_padded._cache_size()
+    mean1, W1, eig1, q1 = fit_pca(X, 3)
+    assert pg._pca_padded._cache_size() == size
+    ref = PCA(3).fit(X)
+    _same_up_to_sign(np.asarray(W1).T, ref.components_, atol=1e-4)
+    np.testing.assert_allclose(eig1[:3] * len(X) / (len(X) - 1), ref.explained_variance_, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(mean1), X.mean(axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_wide_data_with_fewer_rows_than_columns_still_fits():
+    """50 rows in 1,000 columns: gmm refuses full covariances; pca_gmm reduces the columns
+    first, and its mixture search stops at what the rows support in the reduced space."""
+    X = np.random.default_rng(4).normal(size=(50, 1000)) * np.linspace(0.5, 2.0, 1000)
+    with pytest.raises(InvalidParameterError, match="covariance_type='full' needs more training rows"):
+        synthgen.make("gmm").fit(X)
+    gen = synthgen.make("pca_gmm").fit(X, seed=0)
+    q = gen.pca_components_
+    assert q < 50
+    assert sorted(gen.bic_curve_) == list(range(1, 50 // (q + 1) + 1))
+    assert gen.search_notes_ and f"50 rows in {q} dimensions" in gen.search_notes_[0]
+    rows = gen.sample(20, seed=1)
+    assert rows.shape == (20, 1000) and np.isfinite(rows).all()
+    assert np.isfinite(gen.score_samples(X)).all()

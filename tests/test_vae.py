@@ -438,3 +438,49 @@ def test_auto_beta_is_lighter_for_strings_than_for_tables(tmp_path):
     assert synthgen.load(tmp_path / "p.sgm").beta_ == 0.5
     table = synthgen.make("vae", epochs=2, beta=0.7, verbose=False).fit(np.random.default_rng(0).normal(size=(64, 2)))
     assert table.beta_ == 0.7
+
+
+# ---------------------------------------------------------------------------------------------
+# Row counts in one size bucket share the compiled training programs
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 1000, 1625, 1626, 3000])
+def test_padded_shuffles_and_draws_are_jax_random_on_the_real_rows(n):
+    """The programs shared by a size bucket shuffle and draw exactly as jax.random does for n."""
+    key = jax.random.PRNGKey(n)
+    np.testing.assert_array_equal(vtrain.permutation(key, n), np.asarray(jax.random.permutation(key, n)))
+    size = 2 * n + 5
+    padded = np.asarray(vtrain.padded_shuffle(key, n, size, vtrain.shuffle_rounds(n)))
+    np.testing.assert_array_equal(padded[:n], np.asarray(jax.random.permutation(key, n)))
+    np.testing.assert_array_equal(np.sort(padded[n:]), np.arange(n, size))
+    np.testing.assert_array_equal(vtrain.normal_rows(key, n, 3), np.asarray(jax.random.normal(key, (n, 3))))
+
+
+def test_fits_on_1000_and_1001_rows_compile_the_training_once():
+    X = np.random.default_rng(6).normal(size=(1001, 3))
+    kw = dict(epochs=2, latent_dim=2, hidden=[8], **QUIET)
+    synthgen.make("vae", **kw).fit(X[:1000], seed=0)
+    jitted = (vtrain.run_epoch, vtrain._mean_objective, vtrain._permutation, vtrain._normal)
+    sizes = [f._cache_size() for f in jitted]
+    gen = synthgen.make("vae", **kw).fit(X, seed=0)
+    assert [f._cache_size() for f in jitted] == sizes
+    assert gen.n_epochs_ == 2 and np.isfinite(gen.history_["train_loss"]).all()
+
+
+def test_padding_leaves_the_epoch_loss_unchanged():
+    """One epoch on rows padded to a larger bucket (batches and steps too) gives the losses and
+    weights of the same epoch on tighter padding: padding rows and steps add nothing."""
+    arch = nets.Arch(nets.Layout(3, (0, 1, 2), (), ()), (8,), 2)
+    xs = np.random.default_rng(2).normal(size=(90, 3)).astype(np.float32)
+    net, opt = vtrain.init_state(jax.random.PRNGKey(0), arch=arch)
+    out = []
+    for extra in (0, 40):
+        shapes = vtrain.Shapes(90 + extra, 16 + extra, 5 + extra, vtrain.shuffle_rounds(90))
+        rows = vtrain.pad_rows(xs, shapes.rows)
+        rows[90:] = 1e3
+        out.append(vtrain.run_epoch(net, opt, jax.random.PRNGKey(1), rows, 90, 16, 5, jnp.float32(1.0),
+                                    jnp.float32(1e-2), jnp.float32(50.0), arch=arch, shapes=shapes))
+    np.testing.assert_allclose(float(out[0][2]), float(out[1][2]), rtol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(out[0][0]), jax.tree_util.tree_leaves(out[1][0])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)

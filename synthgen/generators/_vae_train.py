@@ -63,7 +63,7 @@ def shuffle_rounds(n: int) -> int:
 
 
 def padded_shuffle(key, n, size: int, rounds: int):
-    """``jax.random.permutation(key, n)`` followed by ``n .. size - 1`` (``n`` traced).
+    """``jax.random.permutation(key, n)`` followed by ``n .. size - 1`` in some order (``n`` traced).
 
     The same sorts by the same random keys, with the padding elements sorted last: the
     first ``n`` elements are exactly the permutation of ``n``.

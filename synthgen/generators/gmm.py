@@ -329,6 +329,7 @@ def _check_fit_args(X, counts, covariance_type, n_init):
         raise InvalidDataError(f"X must be a non-empty 2-D array; got shape {X.shape}")
     if not np.isfinite(X).all():
         raise InvalidDataError("X has NaN or infinite values")
+    _supported_types((covariance_type,), X.shape)
     for k in counts:
         if k < 1:
             raise InvalidParameterError(f"n_components must be a positive int; got {k}")
@@ -385,19 +386,22 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
     """Fit every candidate (counts x covariance types) and keep the lowest BIC.
 
     ``n_components`` is an int or ``"bic"`` (then every count in ``n_components_range``,
-    inclusive and clipped to the number of rows); ``covariance_type`` is a type, a
-    sequence of types or ``"bic"`` (all four).  Returns ``(params, summary)``; the summary
-    holds ``covariance_type``, ``n_components``, ``converged``, ``n_iter``,
-    ``lower_bound``, ``bic`` and ``bic_curve`` ({count: bic}, or {type: {count: bic}}
-    when several types were searched).  ``refine_rounds`` applies to searches over counts
+    inclusive, up to what the rows support: ``n // (d + 1)`` full components, ``n - d``
+    tied ones, ``n`` diag or spherical ones); ``covariance_type`` is a type, a sequence
+    of types or ``"bic"`` (all four; full and tied are left out of a search when the rows
+    are no more than the dimensions, and refused when asked for alone).  Returns
+    ``(params, summary)``; the summary holds ``covariance_type``, ``n_components``,
+    ``converged``, ``n_iter``, ``lower_bound``, ``bic``, ``bic_curve`` ({count: bic}, or
+    {type: {count: bic}} when several types were searched) and ``search_notes`` (what
+    the rows left out of the search).  ``refine_rounds`` applies to searches over counts
     (see :func:`fit_gmm_counts`).
     """
     X = np.asarray(X, dtype=np.float64)
-    types = _search_types(covariance_type)
-    counts = _search_counts(n_components, n_components_range, len(X))
+    types, notes = _supported_types(_search_types(covariance_type), X.shape)
     curve: dict[str, dict[int, float]] = {}
     best = None
     for i, kind in enumerate(types):
+        counts = _search_counts(n_components, n_components_range, X.shape, kind, notes)
         fits = fit_gmm_counts(jax.random.fold_in(key, i), X, counts=counts, covariance_type=kind,
                               reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init,
                               refine_rounds=refine_rounds if len(counts) > 1 else 0)
@@ -408,7 +412,7 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
     kind, k, params, info = best
     summary = {"covariance_type": kind, "n_components": k, "converged": info["converged"],
                "n_iter": info["n_iter"], "lower_bound": info["lower_bound"], "bic": info["bic"],
-               "bic_curve": curve[kind] if len(types) == 1 else curve}
+               "bic_curve": curve[kind] if len(types) == 1 else curve, "search_notes": notes}
     return params, summary
 
 
@@ -418,7 +422,33 @@ def _search_types(spec) -> tuple[str, ...]:
     return (spec,) if isinstance(spec, str) else tuple(spec)
 
 
-def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
+def _supported_types(types, shape) -> tuple[tuple[str, ...], list[str]]:
+    """The covariance types the rows can estimate (full and tied need more rows than
+    dimensions), and a note on those left out; an error when none is left."""
+    n, d = shape
+    ok = tuple(t for t in types if t not in ("full", "tied") or n > d)
+    if not ok:
+        which = " or ".join(repr(t) for t in types)
+        raise InvalidParameterError(
+            f"covariance_type={which} needs more training rows than dimensions (a covariance "
+            f"matrix in d dimensions is singular below d + 1 rows); got {n} rows in {d} "
+            "dimensions. Use covariance_type='diag' or 'spherical', or the pca_gmm generator "
+            "(PCA to fewer dimensions first)")
+    skipped = [t for t in types if t not in ok]
+    notes = [f"covariance_type {', '.join(skipped)} not searched: {n} rows in {d} dimensions "
+             "cannot estimate them (that needs more rows than dimensions)"] if skipped else []
+    return ok, notes
+
+
+def _count_cap(kind: str, n: int, d: int) -> int:
+    """Most components the rows support: d + 1 rows each for full covariances; for a tied one,
+    d rows beyond one per component; one row each for diag and spherical."""
+    return {"full": n // (d + 1), "tied": n - d}.get(kind, n)
+
+
+def _search_counts(n_components, n_range, shape, kind: str, notes: list) -> tuple[int, ...]:
+    """The component counts to fit; a note in ``notes`` where the rows narrow the range."""
+    n_rows, d = shape
     if n_components != "bic":
         if n_components > n_rows:
             raise InvalidParameterError(
@@ -430,7 +460,16 @@ def _search_counts(n_components, n_range, n_rows: int) -> tuple[int, ...]:
         raise InvalidParameterError(
             f"n_components_range must start at most at the number of training rows "
             f"({n_rows}); got {tuple(n_range)}")
-    return tuple(range(low, min(high, n_rows) + 1))
+    top = min(high, _count_cap(kind, n_rows, d))
+    if low > top:
+        raise InvalidParameterError(
+            f"n_components_range must start at most at {top}: with covariance_type={kind!r}, "
+            f"{n_rows} rows in {d} dimensions support no more components; got {tuple(n_range)}. "
+            "Use covariance_type='diag' or the pca_gmm generator")
+    if top < high:
+        notes.append(f"n_components searched up to {top}, not {high}: that is as many as "
+                     f"{n_rows} rows in {d} dimensions support with covariance_type={kind!r}")
+    return tuple(range(low, top + 1))
 
 
 #: the hyperparameters that :func:`select_gmm` takes
@@ -473,12 +512,14 @@ _TYPES_DESC = ", ".join(map(repr, COVARIANCE_TYPES))
 class GMMGenerator(Generator):
     """Gaussian mixture fitted by EM; ``n_components="bic"`` picks the size by BIC.
 
-    With ``n_components="bic"`` every count in ``n_components_range`` (inclusive, clipped
-    to the number of rows) is fitted and the lowest BIC kept; ``covariance_type`` may
-    also be a list of types, or ``"bic"`` for all four, to search over types as well.
-    Fitted attributes follow scikit-learn: ``weights_``, ``means_``, ``covariances_``,
-    ``n_components_``, ``covariance_type_``, ``converged_``, ``n_iter_``,
-    ``lower_bound_``, plus ``bic_curve_`` (the whole search).
+    With ``n_components="bic"`` every count in ``n_components_range`` (inclusive, up to
+    as many components as the rows support, see :func:`select_gmm`) is fitted and the
+    lowest BIC kept; ``covariance_type`` may also be a list of types, or ``"bic"`` for all
+    four, to search over types as well.  Full and tied covariances need more rows than
+    columns.  Fitted attributes follow scikit-learn: ``weights_``, ``means_``,
+    ``covariances_``, ``n_components_``, ``covariance_type_``, ``converged_``, ``n_iter_``,
+    ``lower_bound_``, plus ``bic_curve_`` (the whole search) and ``search_notes_`` (what
+    the rows left out of it).
     """
 
     name = "gmm"
@@ -513,6 +554,7 @@ class GMMGenerator(Generator):
         self.n_iter_ = summary["n_iter"]
         self.lower_bound_ = summary["lower_bound"]
         self.bic_curve_ = summary["bic_curve"]
+        self.search_notes_ = list(summary.get("search_notes", []))
 
     def _mixture(self) -> GMMParams:
         """The fitted mixture's parameters (in the space the mixture models)."""
@@ -580,7 +622,8 @@ class GMMGenerator(Generator):
             curve_json = _str_keys(curve)
         return {"n_components": int(self.n_components_), "covariance_type": self.covariance_type_,
                 "converged": bool(self.converged_), "n_iter": int(self.n_iter_),
-                "lower_bound": float(self.lower_bound_), "bic_curve": curve_json}
+                "lower_bound": float(self.lower_bound_), "bic_curve": curve_json,
+                "search_notes": list(self.search_notes_)}
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
         self.n_components_ = int(extra["n_components"])
@@ -588,6 +631,7 @@ class GMMGenerator(Generator):
         self.converged_ = bool(extra["converged"])
         self.n_iter_ = int(extra["n_iter"])
         self.lower_bound_ = float(extra["lower_bound"])
+        self.search_notes_ = [str(v) for v in extra.get("search_notes", [])]
         curve = extra["bic_curve"]
         if curve and isinstance(next(iter(curve.values())), dict):
             self.bic_curve_ = {t: _int_keys(c) for t, c in curve.items()}
