@@ -337,7 +337,8 @@ class Generator:
         def count(name: str, low: int) -> int:
             value = state.get(name)
             if type(value) is not int or not low <= value <= 2**32 - 1:
-                raise ModelFileError(f"its state {name} must be an int in [{low}, 2**32 - 1]; got {value!r:.40}")
+                raise ModelFileError(
+                    f"its state {name} must be an int in [{low}, 2**32 - 1]; got {value!r:.40}")
             return value
 
         key, shape = state.get("sample_key"), np.shape(key_from_seed(0))
