@@ -75,13 +75,14 @@ def encode(frames, reference: pd.DataFrame) -> list[np.ndarray]:
     cats = [c for c in reference.columns if c not in numeric]
     mean = reference[numeric].mean()
     std = reference[numeric].std().replace(0, 1.0)
-    levels = {c: reference[c].astype("string").fillna("<gap>").unique() for c in cats}
+    levels = {c: np.asarray(reference[c].astype(object).where(reference[c].notna(), "<gap>")
+                            .astype(str).unique()) for c in cats}
     out = []
     for f in frames:
         parts = [((f[numeric] - mean) / std).fillna(0.0).to_numpy(float)]
         parts += [f[numeric].isna().to_numpy(float)]
         for c in cats:
-            v = f[c].astype("string").fillna("<gap>").to_numpy()
+            v = np.asarray(f[c].astype(object).where(f[c].notna(), "<gap>").astype(str))
             parts.append((v[:, None] == levels[c][None, :]).astype(float))
         out.append(np.hstack(parts))
     return out
