@@ -6,7 +6,10 @@ ranks the test rows.  A row is called anomalous when its log density (``score_sa
 low, or its VAE reconstruction error high, or IsolationForest's ``score_samples`` low.
 Features are standardised on the training part; columns constant there are dropped.
 
+ECOD (pyod, the benchmark extra) is scored beside IsolationForest.
+
 Run: python benchmarks/bench_anomaly.py [--seeds 0,1,2] [--datasets cardio,thyroid]
+     [--models iforest,ecod,circuit] [--out anomaly_circuit]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from _machine import write_result
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anomaly"
 DATASETS = {"cardio": "6_cardio.npz", "thyroid": "38_thyroid.npz", "mammography": "23_mammography.npz",
             "satellite": "30_satellite.npz", "shuttle": "32_shuttle.npz"}
-GENERATORS = ("gaussian", "gmm", "pca_gmm", "kde")
+GENERATORS = ("gaussian", "gmm", "pca_gmm", "kde", "circuit")
 
 
 def load(name: str):
@@ -42,7 +45,7 @@ def split(X, y, seed: int):
     return (Xtr - mu) / sd, (Xte - mu) / sd, yte
 
 
-def models(seed: int, vae_params: dict, only_vae: bool = False):
+def models(seed: int, vae_params: dict, only_vae: bool = False, only=None):
     """Name -> fn(X_train, X_test) -> {label: anomaly score of each test row (higher = odder)}."""
     import synthgen
     from sklearn.ensemble import IsolationForest
@@ -50,6 +53,11 @@ def models(seed: int, vae_params: dict, only_vae: bool = False):
     def iforest(Xtr, Xte):
         return {"IsolationForest (sklearn)":
                 -IsolationForest(random_state=seed).fit(Xtr).score_samples(Xte)}
+
+    def ecod(Xtr, Xte):
+        from pyod.models.ecod import ECOD
+
+        return {"ECOD (pyod)": ECOD().fit(Xtr).decision_function(Xte)}
 
     def generator(name):
         def fn(Xtr, Xte):
@@ -62,12 +70,12 @@ def models(seed: int, vae_params: dict, only_vae: bool = False):
                 "synthgen vae (IW, k=64)": -gen.score_samples(Xte, n_importance=64),
                 "synthgen vae (reconstruction error)": gen.reconstruction_error(Xte)}
 
-    out = {} if only_vae else {"iforest": iforest}
+    out = {} if only_vae else {"iforest": iforest, "ecod": ecod}
     for name in () if only_vae else GENERATORS:
         if name in synthgen.list_generators():
             out[name] = generator(name)
     out["vae"] = vae
-    return out
+    return out if only is None else {k: v for k, v in out.items() if k in only}
 
 
 def main() -> None:
@@ -76,6 +84,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--vae-params", default="{}", help="VAE hyperparameters as JSON")
     ap.add_argument("--only-vae", action="store_true", help="skip the other models (for tuning)")
+    ap.add_argument("--models", default=None,
+                    help="comma-separated subset: iforest,ecod,gaussian,gmm,pca_gmm,kde,circuit,vae")
     ap.add_argument("--out", default="anomaly")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -90,7 +100,8 @@ def main() -> None:
         per_model: dict[str, list] = {}
         for seed in seeds:
             Xtr, Xte, yte = split(X, y, seed)
-            for model, fn in models(seed, vae_params, args.only_vae).items():
+            only = None if args.models is None else args.models.split(",")
+            for model, fn in models(seed, vae_params, args.only_vae, only).items():
                 t = time.perf_counter()
                 try:
                     scores = fn(Xtr, Xte)
@@ -116,6 +127,7 @@ def save(args, vae_params: dict, rows: list[dict]):
     return write_result(args.out, {
         "benchmark": "ROC AUC of anomaly scores on ADBench data (70/30 split, unsupervised fit)",
         "command": f"python benchmarks/bench_anomaly.py --datasets {args.datasets} --seeds {args.seeds}"
+                   + (f" --models {args.models}" if args.models else "")
                    + (f" --vae-params '{args.vae_params}'" if vae_params else ""),
         "vae_params": vae_params,
         "results": rows,

@@ -249,16 +249,17 @@ def _check_vae(gen, d: int) -> None:
 
 def _check_circuit(gen, d: int) -> None:
     p, layout = gen.params_, gen.layout_
-    m, H = len(layout.variables), int(np.shape(p.prior)[0]) if np.ndim(p.prior) == 1 else -1
+    m = len(layout.variables)
+    K, H = (np.shape(p.prior) if np.ndim(p.prior) == 2 else (-1, -1))
     if layout.n_features != d or sorted(layout.order) != list(range(m)) or len(layout.parents) != m:
         raise ModelFileError("its circuit layout does not match its variables and columns")
     if any(not -1 <= q < m for q in layout.parents) or sum(q < 0 for q in layout.parents) != 1:
         raise ModelFileError("its circuit layout is not a tree with one root")
     S = max(v.n_states for v in layout.variables)
-    for name, shape in (("prior", (H,)), ("trans", (m, H, H)), ("leaf", (m, H, S)), ("lo", (m, S)),
-                        ("hi", (m, S)), ("scale", (m,))):
+    for name, shape in (("weights", (K,)), ("prior", (K, H)), ("trans", (K, m, H, H)),
+                        ("leaf", (K, m, H, S)), ("lo", (m, S)), ("hi", (m, S)), ("scale", (m,))):
         _shape_of(name, getattr(p, name), shape)
-    for name in ("prior", "trans", "leaf"):
+    for name in ("weights", "prior", "trans", "leaf"):
         value = np.asarray(getattr(p, name), np.float64)
         if (value < 0).any() or not np.allclose(value.sum(axis=-1), 1.0, atol=1e-3):
             raise ModelFileError(f"params.{name} is not a probability distribution")

@@ -97,9 +97,9 @@ def known_circuit():
     leaf[1, :, :2] = [[0.9, 0.1], [0.2, 0.8]]
     leaf[2] = [[0.4, 0.4, 0.1, 0.1], [0.05, 0.05, 0.3, 0.6]]
     trans = np.array([np.eye(2), [[0.85, 0.15], [0.25, 0.75]], [[0.9, 0.1], [0.1, 0.9]]])
-    params = CircuitParams(jnp.asarray([0.6, 0.4]), jnp.asarray(trans, jnp.float32),
-                           jnp.asarray(leaf, jnp.float32), jnp.zeros((3, 4)), jnp.zeros((3, 4)),
-                           jnp.ones(3))
+    params = CircuitParams(jnp.ones(1), jnp.asarray([[0.6, 0.4]]),
+                           jnp.asarray(trans[None], jnp.float32), jnp.asarray(leaf[None], jnp.float32),
+                           jnp.zeros((3, 4)), jnp.zeros((3, 4)), jnp.ones(3))
     return params, layout
 
 
@@ -131,12 +131,12 @@ def test_the_generating_circuit_sums_to_one_and_matches_brute_force():
         x[a], x[3], x[4 + c] = 1.0, f, 1.0
         rows.append(x)
     logp = np.asarray(log_prob_circuit(params, jnp.asarray(np.array(rows)), layout=layout))
-    leaf, trans = np.asarray(params.leaf), np.asarray(params.trans)
+    leaf, trans, prior = np.asarray(params.leaf[0]), np.asarray(params.trans[0]), np.asarray(params.prior[0])
     brute = []
     for a, f, c in itertools.product(range(3), range(2), range(4)):
         total = 0.0
         for z0, z1, z2 in itertools.product(range(2), repeat=3):
-            total += (np.asarray(params.prior)[z0] * trans[1, z0, z1] * trans[2, z1, z2]
+            total += (prior[z0] * trans[1, z0, z1] * trans[2, z1, z2]
                       * leaf[0, z0, a] * leaf[1, z1, f] * leaf[2, z2, c])
         brute.append(np.log(total))
     np.testing.assert_allclose(logp, brute, rtol=1e-5)
@@ -188,6 +188,31 @@ def test_chow_liu_tree_links_the_dependent_columns():
     assert frozenset((0, 1)) in edges and frozenset((2, 3)) in edges
     assert len(edges) == 3 and sorted(order) == [0, 1, 2, 3]
     assert parents[order[0]] == -1
+
+
+def test_a_mixture_of_trees_is_a_mixture():
+    """Two trees: the density is the weighted sum of the trees' densities, and samples come from
+    each tree in proportion to its weight."""
+    params, layout = known_circuit()
+    flipped_leaf = np.asarray(params.leaf).copy()
+    flipped_leaf[0, 0] = flipped_leaf[0, 0, ::-1]
+    two = params._replace(weights=jnp.asarray([0.3, 0.7]), prior=jnp.concatenate([params.prior] * 2),
+                          trans=jnp.concatenate([params.trans] * 2),
+                          leaf=jnp.concatenate([params.leaf, jnp.asarray(flipped_leaf)]))
+    one_b = params._replace(leaf=jnp.asarray(flipped_leaf))
+    draw = jax.jit(sample_circuit, static_argnums=(2,), static_argnames="layout")
+    rows = draw(jax.random.PRNGKey(3), two, 4000, layout=layout)
+    mixed = np.exp(np.asarray(log_prob_circuit(two, rows, layout=layout)))
+    parts = (0.3 * np.exp(np.asarray(log_prob_circuit(params, rows, layout=layout)))
+             + 0.7 * np.exp(np.asarray(log_prob_circuit(one_b, rows, layout=layout))))
+    np.testing.assert_allclose(mixed, parts, rtol=1e-5)
+
+
+def test_a_fit_with_several_trees(fitted):
+    df, _ = fitted
+    gen = synthgen.make("circuit", n_trees=3, **FAST).fit(df, seed=0)
+    assert gen.params_.weights.shape == (3,) and float(gen.params_.weights.sum()) == pytest.approx(1.0)
+    assert np.exp(gen.score_samples(every_row(df))).sum() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_same_seed_same_rows_and_a_file_round_trip(fitted, tmp_path):

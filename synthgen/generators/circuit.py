@@ -45,12 +45,14 @@ _CL_MAX_ROWS = 20_000
 class CircuitParams(NamedTuple):
     """Probabilities of the circuit and the bounds of the continuous states.
 
-    ``prior`` (H,): the root's hidden states; ``trans`` (m, H, H): ``trans[j, p, c] =
-    T_j(z_j = c | z_parent = p)`` (unused for the root); ``leaf`` (m, H, S): ``L_j(state | z_j)``,
-    zero beyond a variable's states; ``lo``, ``hi`` (m, S): continuous states' bounds; ``scale``
-    (m,): the distance over which a value outside the training range loses one nat.
+    ``weights`` (K,): the mixture of trees; ``prior`` (K, H): each tree's root hidden states;
+    ``trans`` (K, m, H, H): ``trans[k, j, p, c] = T_kj(z_j = c | z_parent = p)`` (unused for the
+    root); ``leaf`` (K, m, H, S): ``L_kj(state | z_j)``, zero beyond a variable's states; ``lo``,
+    ``hi`` (m, S): continuous states' bounds; ``scale`` (m,): the distance over which a value
+    outside the training range loses one nat.
     """
 
+    weights: jax.Array
     prior: jax.Array
     trans: jax.Array
     leaf: jax.Array
@@ -164,9 +166,9 @@ def chow_liu_tree(mi: np.ndarray) -> tuple[tuple, tuple]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _log_lik_codes(theta, codes, observed, layout: Layout):
-    """log p of each row from its states (no continuous widths): the upward pass."""
-    prior, trans, leaf = theta
+def _tree_log_lik(tree, codes, observed, layout: Layout):
+    """log p of each row under one tree ``(prior, trans, leaf)``: the upward pass."""
+    prior, trans, leaf = tree
     n = codes.shape[0]
     children = layout.children
     msgs = [None] * len(layout.variables)
@@ -188,10 +190,18 @@ def _log_lik_codes(theta, codes, observed, layout: Layout):
     return jnp.log(root_belief @ prior) + log_scale
 
 
+def _log_lik_codes(theta, codes, observed, layout: Layout):
+    """log p of each row from its states (no continuous widths): the mixture of trees."""
+    weights, prior, trans, leaf = theta
+    per_tree = jax.vmap(_tree_log_lik, in_axes=((0, 0, 0), None, None, None))(
+        (prior, trans, leaf), codes, observed, layout)
+    return jax.nn.logsumexp(per_tree + jnp.log(weights)[:, None], axis=0)
+
+
 def log_prob_circuit(params: CircuitParams, X, *, layout: Layout):
     """Log density of each row of ``X``; NaN entries mark variables to marginalise out."""
     codes, observed, extra = state_codes(X, layout.variables, params.lo, params.hi, params.scale)
-    theta = (params.prior, params.trans, params.leaf)
+    theta = (params.weights, params.prior, params.trans, params.leaf)
     return _log_lik_codes(theta, codes, observed, layout) + extra
 
 
@@ -203,21 +213,25 @@ def _inverse_cdf(P, u):
 
 
 def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout):
-    """``n`` exact draws, top-down: hidden states along the tree, then each variable's state."""
-    k_z, k_x, k_u = jax.random.split(key, 3)
+    """``n`` exact draws, top-down: a tree, hidden states along it, then each variable's state."""
+    k_k, k_z, k_x, k_u = jax.random.split(key, 4)
     m = len(layout.variables)
-    uz = uniform(k_z, (n, m), params.leaf.dtype)
-    ux = uniform(k_x, (n, m), params.leaf.dtype)
+    dtype = params.leaf.dtype
+    K = params.weights.shape[0]
+    comp = _inverse_cdf(jnp.broadcast_to(params.weights, (n, K)), uniform(k_k, (n,), dtype))
+    uz = uniform(k_z, (n, m), dtype)
+    ux = uniform(k_x, (n, m), dtype)
     z = [None] * m
     for j in layout.order:
         p = layout.parents[j]
         if p < 0:
-            z[j] = _inverse_cdf(jnp.broadcast_to(params.prior, (n, params.prior.shape[0])), uz[:, j])
+            z[j] = _inverse_cdf(params.prior[comp], uz[:, j])
         else:
-            z[j] = _inverse_cdf(params.trans[j][z[p]], uz[:, j])
-    states = jnp.stack([_inverse_cdf(params.leaf[j][z[j]], ux[:, j]) for j in range(m)], axis=1)
+            z[j] = _inverse_cdf(params.trans[comp, j, z[p]], uz[:, j])
+    states = jnp.stack([_inverse_cdf(params.leaf[comp, j, z[j]], ux[:, j]) for j in range(m)],
+                       axis=1)
     return matrix_from_states(k_u, states, layout.variables, params.lo, params.hi,
-                              layout.n_features, params.leaf.dtype)
+                              layout.n_features, dtype)
 
 
 @functools.lru_cache(maxsize=32)
@@ -267,11 +281,12 @@ def _mean_log_lik(theta, codes, *, layout):
 
 
 def _masks(theta, layout: Layout):
-    prior, trans, leaf = theta
+    weights, prior, trans, leaf = theta
     S = leaf.shape[-1]
     states = jnp.asarray([v.n_states for v in layout.variables])
-    leaf_mask = (jnp.arange(S)[None, :] < states[:, None]).astype(leaf.dtype)[:, None, :]
-    return jnp.ones_like(prior), jnp.ones_like(trans), jnp.broadcast_to(leaf_mask, leaf.shape)
+    leaf_mask = (jnp.arange(S)[None, :] < states[:, None]).astype(leaf.dtype)[None, :, None, :]
+    return (jnp.ones_like(weights), jnp.ones_like(prior), jnp.ones_like(trans),
+            jnp.broadcast_to(leaf_mask, leaf.shape))
 
 
 def latent_groups(codes: np.ndarray, n_states: int, n_hidden: int) -> np.ndarray:
@@ -287,8 +302,8 @@ def latent_groups(codes: np.ndarray, n_states: int, n_hidden: int) -> np.ndarray
     return np.minimum((cum * n_hidden - 1e-9).astype(int), n_hidden - 1)
 
 
-def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: float = 0.5):
-    """The Chow-Liu tree of the variables themselves, as a start for EM.
+def init_tree(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: float = 0.5):
+    """The Chow-Liu tree of the variables themselves, as a start for EM: ``(prior, trans, leaf)``.
 
     Each hidden variable starts as a copy of its variable (:func:`latent_groups`); leaves and
     transitions are then the empirical frequencies of those copies, mixed with ``smoothing`` of
@@ -326,10 +341,42 @@ def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing:
     prior = np.bincount(latent[:, root], minlength=H) / len(codes)
     prior = ((1 - smoothing) * prior + smoothing / H) * noise(k_p, (H,))
     prior /= prior.sum()
-    return tuple(jnp.asarray(a, jnp.float32) for a in (prior, trans, leaf))
+    return prior, trans, leaf
 
 
-def fit_circuit(key, X, blocks, *, n_hidden: int = 32, max_bins: int = 64, epochs: int = 40,
+def init_theta(key, codes: np.ndarray, layout: Layout, n_hidden: int, n_trees: int,
+               groups: np.ndarray | None = None):
+    """One start per tree (:func:`init_tree`) from the rows of its group (``groups``: a group
+    label per row, e.g. k-means clusters; None: every tree from all rows), weighted by size."""
+    keys = jax.random.split(key, n_trees)
+    trees, sizes = [], []
+    for k in range(n_trees):
+        rows = codes if groups is None else codes[groups == k]
+        if len(rows) == 0:
+            rows = codes
+        trees.append(init_tree(keys[k], rows, layout, n_hidden))
+        sizes.append(len(rows) + 1.0)
+    weights = np.asarray(sizes) / np.sum(sizes)
+    stacked = [np.stack([t[i] for t in trees]) for i in range(3)]
+    return tuple(jnp.asarray(a, jnp.float32) for a in (weights, *stacked))
+
+
+def kmeans_groups(key, X: np.ndarray, k: int, max_rows: int = 20_000) -> np.ndarray:
+    """k-means clusters of the rows of the (standardised, one-hot) matrix, as start groups."""
+    from ._kmeans import kmeans_labels
+
+    if k == 1:
+        return np.zeros(len(X), dtype=np.int32)
+    Xj = jnp.asarray(X, jnp.float32)
+    labels, centres = kmeans_labels(jax.random.split(key, 1), Xj[:max_rows], jnp.asarray([k]),
+                                    k_max=k)
+    c = centres[0]
+    d2 = jnp.sum(Xj * Xj, 1)[:, None] - 2 * Xj @ c.T + jnp.sum(c * c, 1)[None, :]
+    return np.asarray(jnp.argmin(d2, axis=1), dtype=np.int32)
+
+
+def fit_circuit(key, X, blocks, *, n_hidden: int = 32, n_trees: int = 1, max_bins: int = 64,
+                epochs: int = 40,
                 batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.1,
                 validation_fraction: float = 0.1, progress=None):
     """Fit the circuit to the rows of ``X`` whose columns ``blocks`` describe.
@@ -355,7 +402,8 @@ def fit_circuit(key, X, blocks, *, n_hidden: int = 32, max_bins: int = 64, epoch
     val, train = codes[perm[:n_val]], codes[perm[n_val:]]
     batch = int(min(batch_size, max(32, len(train) // 8), len(train)))
     n_batches = max(1, len(train) // batch)
-    theta = init_theta(k_init, train, layout, n_hidden)
+    groups = kmeans_groups(k_split, X[perm[n_val:]], n_trees) if n_trees > 1 else None
+    theta = init_theta(k_init, train, layout, n_hidden, n_trees, groups)
     train_j, val_j = jnp.asarray(train), jnp.asarray(val)
     best, best_score, history = theta, -np.inf, []
     for epoch in range(epochs):
@@ -368,8 +416,8 @@ def fit_circuit(key, X, blocks, *, n_hidden: int = 32, max_bins: int = 64, epoch
             best, best_score = theta, score
         if progress is not None:
             progress(epoch + 1, epochs, score)
-    prior, trans, leaf = best
-    params = CircuitParams(prior, trans, leaf, jnp.asarray(lo, jnp.float32),
+    weights, prior, trans, leaf = best
+    params = CircuitParams(weights, prior, trans, leaf, jnp.asarray(lo, jnp.float32),
                            jnp.asarray(hi, jnp.float32), jnp.asarray(scale, jnp.float32))
     return params, layout, history
 
@@ -385,6 +433,7 @@ class CircuitGenerator(Generator):
     name = "circuit"
     hyperparameters = {
         "n_hidden": Param(32, Int(1), "hidden states per variable (1: independent columns)"),
+        "n_trees": Param(1, Int(1), "trees in the mixture, started from k-means clusters"),
         "max_bins": Param(64, Int(2), "most states of a numeric variable (points and intervals)"),
         "epochs": Param(40, Int(1), "passes of mini-batch EM over the training rows"),
         "batch_size": Param(1024, Int(1), "rows per EM step (fewer on small data: at least 8 "
@@ -413,6 +462,7 @@ class CircuitGenerator(Generator):
         try:
             params, layout, history = fit_circuit(
                 key, np.asarray(X), self.vectoriser_.blocks_, n_hidden=hp["n_hidden"],
+                n_trees=hp["n_trees"],
                 max_bins=hp["max_bins"], epochs=hp["epochs"], batch_size=hp["batch_size"],
                 step_size=hp["step_size"], pseudocount=hp["pseudocount"],
                 validation_fraction=hp["validation_fraction"],
