@@ -164,3 +164,16 @@ def test_cli_commands_take_shared_options_from_common_only():
     names = {f"synthgen.cli.{p.stem}" for p in commands}
     for path in commands:
         assert not (_imports(path) & names), path.name
+
+
+def test_pca_gmm_samples_as_fitted_whatever_set_params_says(correlated_data):
+    plain = synthgen.make("pca_gmm", n_components=1, pca_components=2).fit(correlated_data)
+    expected = plain.sample(200, seed=3)
+    for sampled_first in (True, False):
+        gen = synthgen.make("pca_gmm", n_components=1, pca_components=2).fit(correlated_data)
+        if sampled_first:
+            gen.sample(5, seed=0)
+        gen.set_params(sample_noise=True)
+        np.testing.assert_array_equal(gen.sample(200, seed=3), expected)
+        noisy = gen.fit(correlated_data).sample(200, seed=3)
+        assert not np.allclose(noisy, expected)

@@ -188,6 +188,7 @@ class PCAGMMGenerator(GMMGenerator):
         mixture, summary = select_gmm(key, Z, **_gmm_settings(hp))
         self._set_selection(summary)
         self.pca_components_ = q
+        self.sample_noise_ = bool(hp["sample_noise"])
         keep = min(n, d)
         self.explained_variance_ = eig[:keep] * n / max(n - 1, 1)
         self.explained_variance_ratio_ = eig[:keep] / eig.sum() if eig.sum() > 0 else eig[:keep]
@@ -198,7 +199,9 @@ class PCAGMMGenerator(GMMGenerator):
     _sample_fn = staticmethod(sample_pca_gmm)
 
     def _sampler(self):
-        return _sample_with_noise if self.sample_noise else sample_pca_gmm
+        """The sampler the model was fitted with (``set_params`` takes effect at the next fit)."""
+        self._check_fitted()
+        return _sample_with_noise if self.sample_noise_ else sample_pca_gmm
 
     def _mixture(self) -> GMMParams:
         self._check_fitted()
@@ -235,6 +238,7 @@ class PCAGMMGenerator(GMMGenerator):
     def _extra_state(self) -> dict[str, Any]:
         out = super()._extra_state()
         out["pca_components"] = int(self.pca_components_)
+        out["sample_noise"] = bool(self.sample_noise_)
         out["explained_variance"] = [float(v) for v in self.explained_variance_]
         out["explained_variance_ratio"] = [float(v) for v in self.explained_variance_ratio_]
         return out
@@ -242,5 +246,6 @@ class PCAGMMGenerator(GMMGenerator):
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
         super()._set_extra_state(extra)
         self.pca_components_ = int(extra["pca_components"])
+        self.sample_noise_ = bool(extra.get("sample_noise", self.sample_noise))
         self.explained_variance_ = np.asarray(extra["explained_variance"], dtype=np.float64)
         self.explained_variance_ratio_ = np.asarray(extra["explained_variance_ratio"], dtype=np.float64)
