@@ -24,7 +24,7 @@ from synthgen.generators.circuit import (
     sample_circuit,
 )
 
-FAST = {"n_hidden": 4, "epochs": 15}
+FAST = {"n_hidden": 4, "n_trees": 1, "epochs": 15}
 
 
 def discrete_table(n=3000, seed=0):
@@ -83,7 +83,7 @@ def test_the_fitted_model_learns_the_dependencies(fitted):
     real = pd.crosstab(df["a"], df["b"], normalize=True)
     synth = pd.crosstab(out["a"], out["b"], normalize=True).reindex_like(real).fillna(0)
     assert 0.5 * np.abs(real - synth).to_numpy().sum() < 0.03
-    independent = synthgen.make("circuit", n_hidden=1, epochs=5).fit(df, seed=0)
+    independent = synthgen.make("circuit", n_hidden=1, n_trees=1, epochs=5).fit(df, seed=0)
     assert gen.score(df) > independent.score(df) + 0.1
 
 
@@ -117,9 +117,9 @@ def test_a_fit_recovers_the_log_likelihood_of_the_generating_circuit():
     train = as_table(draw(jax.random.PRNGKey(0), params, 20_000, layout=layout))
     fresh_matrix = draw(jax.random.PRNGKey(1), params, 20_000, layout=layout)
     truth = float(np.mean(log_prob_circuit(params, fresh_matrix, layout=layout)))
-    gen = synthgen.make("circuit", n_hidden=4, epochs=30).fit(train, seed=0)
+    gen = synthgen.make("circuit", n_hidden=4, n_trees=1, epochs=30).fit(train, seed=0)
     assert gen.score(as_table(fresh_matrix)) == pytest.approx(truth, abs=0.02)
-    independent = synthgen.make("circuit", n_hidden=1, epochs=3).fit(train).score(as_table(fresh_matrix))
+    independent = synthgen.make("circuit", n_hidden=1, n_trees=1, epochs=3).fit(train).score(as_table(fresh_matrix))
     assert independent < truth - 0.05
 
 
@@ -210,7 +210,7 @@ def test_a_mixture_of_trees_is_a_mixture():
 
 def test_a_fit_with_several_trees(fitted):
     df, _ = fitted
-    gen = synthgen.make("circuit", n_trees=3, **FAST).fit(df, seed=0)
+    gen = synthgen.make("circuit", **{**FAST, "n_trees": 3}).fit(df, seed=0)
     assert gen.params_.weights.shape == (3,) and float(gen.params_.weights.sum()) == pytest.approx(1.0)
     assert np.exp(gen.score_samples(every_row(df))).sum() == pytest.approx(1.0, abs=1e-4)
 

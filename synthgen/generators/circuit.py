@@ -1,4 +1,4 @@
-"""A probabilistic circuit over mixed-type tables: a hidden Chow-Liu tree (HCLT).
+"""A probabilistic circuit over mixed-type tables: a mixture of hidden Chow-Liu trees (HCLT).
 
 Every block of the vectorised table (a one-hot group, a flag, a number) is one discrete variable
 ``X_j`` (see :mod:`._circuit_leaves`: numbers get point states and quantile intervals with a
@@ -7,6 +7,9 @@ variables form a tree, learned as the Chow-Liu tree (the maximum spanning tree o
 mutual information of the ``X_j``)::
 
     p(x) = sum_z  pi(z_root)  prod_{j != root} T_j(z_j | z_parent(j))  prod_j L_j(x_j | z_j)
+
+A mixture of ``n_trees`` such trees (one structure, parameters of their own, each started from a
+k-means cluster of the rows) is the model: ``p(x) = sum_k w_k p_k(x)``.
 
 As a circuit this is a deep alternation of sum nodes (the sums over each ``z_j``) and product nodes
 (over a node's leaf and children), smooth and decomposable, so that
@@ -19,8 +22,8 @@ It is fitted by mini-batch EM: the expected counts of every parameter are ``thet
 (the circuit is multilinear in each of its distributions), computed by ``jax.grad`` of the
 batch's log-likelihood; each step moves the parameters a fraction of the way towards the
 normalised counts, ``step_size`` at first and 5% of it at the end (a cosine schedule), so the
-last epochs settle instead of following each batch's noise.  With ``H = 1`` the hidden variables vanish (independent columns); with a
-one-node tree it is a shallow mixture of factorised components.
+last epochs settle instead of following each batch's noise.  With ``H = 1`` the hidden variables
+vanish, and the model is a shallow mixture of ``n_trees`` factorised components.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from ._circuit_leaves import Variable, fit_states, matrix_from_states, state_cod
 from ._draws import uniform
 
 _CL_MAX_ROWS = 20_000
+#: floor of a tree's likelihood before its log (a state a tree has never seen is not -inf)
+_TINY = 1e-30
 
 
 class CircuitParams(NamedTuple):
@@ -187,7 +192,7 @@ def _tree_log_lik(tree, codes, observed, layout: Layout):
             root_belief = b
         else:
             msgs[j] = b @ trans[j].T
-    return jnp.log(root_belief @ prior) + log_scale
+    return jnp.log(jnp.maximum(root_belief @ prior, _TINY)) + log_scale
 
 
 def _log_lik_codes(theta, codes, observed, layout: Layout):
@@ -319,7 +324,7 @@ def init_tree(key, codes: np.ndarray, layout: Layout, n_hidden: int, smoothing: 
     noise = lambda k, shape: np.array(jax.random.uniform(k, shape, minval=0.9, maxval=1.1))  # noqa: E731
     leaf = np.zeros((m, H, S))
     for j, v in enumerate(layout.variables):
-        marg = np.bincount(codes[:, j], minlength=v.n_states) / len(codes)
+        marg = (np.bincount(codes[:, j], minlength=v.n_states) + 0.5) / (len(codes) + 0.5 * v.n_states)
         joint = np.zeros((H, v.n_states))
         np.add.at(joint, (latent[:, j], codes[:, j]), 1.0)
         rows = joint.sum(axis=1, keepdims=True)
@@ -375,7 +380,7 @@ def kmeans_groups(key, X: np.ndarray, k: int, max_rows: int = 20_000) -> np.ndar
     return np.asarray(jnp.argmin(d2, axis=1), dtype=np.int32)
 
 
-def fit_circuit(key, X, blocks, *, n_hidden: int = 32, n_trees: int = 1, max_bins: int = 64,
+def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bins: int = 128,
                 epochs: int = 40,
                 batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.1,
                 validation_fraction: float = 0.1, progress=None):
@@ -432,9 +437,9 @@ class CircuitGenerator(Generator):
 
     name = "circuit"
     hyperparameters = {
-        "n_hidden": Param(32, Int(1), "hidden states per variable (1: independent columns)"),
-        "n_trees": Param(1, Int(1), "trees in the mixture, started from k-means clusters"),
-        "max_bins": Param(64, Int(2), "most states of a numeric variable (points and intervals)"),
+        "n_hidden": Param(16, Int(1), "hidden states per variable (1: independent columns)"),
+        "n_trees": Param(4, Int(1), "trees in the mixture, started from k-means clusters"),
+        "max_bins": Param(128, Int(2), "most states of a numeric variable (points and intervals)"),
         "epochs": Param(40, Int(1), "passes of mini-batch EM over the training rows"),
         "batch_size": Param(1024, Int(1), "rows per EM step (fewer on small data: at least 8 "
                             "steps an epoch)"),
