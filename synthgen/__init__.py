@@ -14,6 +14,7 @@ from .errors import (
     InvalidParameterError,
     ModelFileError,
     NotFittedError,
+    OutputFileError,
     SamplingError,
     SynthgenError,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "NotFittedError",
     "ModelFileError",
     "SamplingError",
+    "OutputFileError",
 ]
 
 

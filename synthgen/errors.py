@@ -14,6 +14,7 @@ __all__ = [
     "NotFittedError",
     "ModelFileError",
     "SamplingError",
+    "OutputFileError",
 ]
 
 
@@ -39,3 +40,15 @@ class ModelFileError(SynthgenError, OSError):
 
 class SamplingError(SynthgenError, ValueError):
     """Sampling could not produce what was asked (e.g. a rejection sampler below its quota)."""
+
+
+class OutputFileError(SynthgenError, OSError):
+    """An output file cannot be written: its folder is read-only or virtual, the disk is full.
+
+    ``errno`` and ``filename`` are those of the failure (``filename`` the output, not its
+    temporary file); the message is one line naming the output.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+

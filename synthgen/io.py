@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import InvalidDataError, ModelFileError, SynthgenError
+from .errors import InvalidDataError, ModelFileError, OutputFileError, SynthgenError
 
 FORMAT_NAME = "synthgen-model"
 FORMAT_VERSION = 1
@@ -41,18 +41,6 @@ _MAX_EXPANSION = 100
 _MAX_TREE_DEPTH = 64
 #: a temporary file of a writer that has gone is removed once it is this old (seconds).
 STALE_TEMP_SECONDS = 60
-
-
-class OutputFileError(SynthgenError, OSError):
-    """An output file cannot be written: its folder is read-only or virtual, the disk is full.
-
-    ``errno`` and ``filename`` are those of the failure (``filename`` the output, not its
-    temporary file); the message is one line naming the output.
-    """
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
 
 # ---------------------------------------------------------------------------------------------
 # Atomic writes
