@@ -257,13 +257,13 @@ def _check_circuit(gen, d: int) -> None:
         raise ModelFileError("its circuit layout is not a tree with one root")
     S = max(v.n_states for v in layout.variables)
     for name, shape in (("weights", (K,)), ("prior", (K, H)), ("trans", (K, m, H, H)),
-                        ("leaf", (K, m, H, S)), ("lo", (m, S)), ("hi", (m, S)), ("scale", (m,))):
+                        ("leaf", (K, m, H, S)), ("lo", (m, S)), ("hi", (m, S)), ("width", (m, S))):
         _shape_of(name, getattr(p, name), shape)
     for name in ("weights", "prior", "trans", "leaf"):
         value = np.asarray(getattr(p, name), np.float64)
         if (value < 0).any() or not np.allclose(value.sum(axis=-1), 1.0, atol=1e-3):
             raise ModelFileError(f"params.{name} is not a probability distribution")
-    _positive("scale", p.scale)
+    _positive("width", p.width)
     if (np.asarray(p.hi) < np.asarray(p.lo)).any():
         raise ModelFileError("params.hi is below params.lo")
 

@@ -99,7 +99,7 @@ def known_circuit():
     trans = np.array([np.eye(2), [[0.85, 0.15], [0.25, 0.75]], [[0.9, 0.1], [0.1, 0.9]]])
     params = CircuitParams(jnp.ones(1), jnp.asarray([[0.6, 0.4]]),
                            jnp.asarray(trans[None], jnp.float32), jnp.asarray(leaf[None], jnp.float32),
-                           jnp.zeros((3, 4)), jnp.zeros((3, 4)), jnp.ones(3))
+                           jnp.zeros((3, 4)), jnp.zeros((3, 4)), jnp.ones((3, 4)))
     return params, layout
 
 
@@ -143,6 +143,16 @@ def test_the_generating_circuit_sums_to_one_and_matches_brute_force():
     assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_an_integer_column_scores_its_probabilities_as_a_density_of_unit_width():
+    r = np.random.default_rng(4)
+    X = r.integers(0, 6, size=(3000, 1)).astype(float)
+    gen = synthgen.make("circuit", n_hidden=2, n_trees=1, epochs=20,
+                         validation_fraction=0.0).fit(X, seed=0)
+    p = np.exp(gen.score_samples(np.arange(6.0)[:, None]))
+    assert p.sum() == pytest.approx(1.0, abs=1e-4)
+    np.testing.assert_allclose(p, np.bincount(X[:, 0].astype(int)) / len(X), atol=0.01)
+
+
 def test_a_numeric_column_has_a_density_that_integrates_to_one():
     r = np.random.default_rng(2)
     X = np.column_stack([r.gamma(2.0, size=2000)])
@@ -150,18 +160,24 @@ def test_a_numeric_column_has_a_density_that_integrates_to_one():
     grid = np.linspace(X.min(), X.max(), 200_001)[:, None]
     dens = np.exp(gen.score_samples(grid))
     assert np.trapezoid(dens, grid[:, 0]) == pytest.approx(1.0, abs=2e-3)
-    assert gen.score_samples(np.array([[X.max() + 5.0]]))[0] < gen.score_samples(grid[-1:])[0] - 1.0
+    top = gen.params_.width[0, gen.layout_.variables[0].n_states - 1]
+    edge = gen.score_samples(grid[-1:])[0]
+    beyond = gen.score_samples(np.array([[X.max() + 3.0 * float(top)]]))[0]
+    assert beyond == pytest.approx(edge - 3.0, abs=1e-3)  # one nat per width beyond the range
 
 
 def test_numeric_states_are_points_for_few_values_and_quantile_intervals_otherwise():
-    lo, hi = fit_states(np.array([3.0, 1.0, 3.0, 2.0]), max_bins=8)
+    lo, hi, width = fit_states(np.array([3.0, 1.0, 3.0, 2.0]), max_bins=8)
     np.testing.assert_array_equal(lo, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(hi, lo)
+    np.testing.assert_array_equal(width, [1.0, 1.0, 1.0])  # consecutive integers
     r = np.random.default_rng(0)
     x = np.concatenate([np.zeros(600), r.normal(size=400)])
-    lo, hi = fit_states(x, max_bins=10)
+    lo, hi, width = fit_states(x, max_bins=10)
     assert lo[0] == hi[0] == 0.0 and len(lo) == 10
     assert (hi[1:] > lo[1:]).all() and lo[1] == x[x != 0].min() and hi[-1] == x.max()
+    np.testing.assert_allclose(width[1:], hi[1:] - lo[1:])
+    assert width[0] >= (x.max() - x.min()) / 10
 
 
 def test_integers_bounds_and_gaps_come_back_through_the_vectoriser():

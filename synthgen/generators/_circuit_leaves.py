@@ -43,35 +43,50 @@ def variables_from_blocks(blocks) -> tuple[Variable, ...]:
     return tuple(out)
 
 
-def fit_states(x: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds ``(lo, hi)`` of the states of a continuous column: points first, then intervals.
+def fit_states(x: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds ``(lo, hi)`` and widths of the states of a continuous column: points first, then
+    intervals.
 
     With at most ``max_bins`` distinct values every value is a point state.  Otherwise values
     holding at least ``1 / max_bins`` of the rows are points, and the rest fall into intervals
-    between equally spaced quantiles, ``max_bins`` states in all.
+    between equally spaced quantiles, ``max_bins`` states in all.  An interval's width is its
+    length; a point's is the distance to the nearest other value of the column (1 for
+    consecutive integers), at least the column's range over its number of states, so that
+    scores are densities throughout (a point's probability over its width).
     """
     x = np.asarray(x, dtype=np.float64)
     values, counts = np.unique(x, return_counts=True)
     if len(values) <= max_bins:
-        return values.copy(), values.copy()
-    heavy = values[counts >= len(x) / max_bins]
-    rest = x[~np.isin(x, heavy)]
-    n_int = max(1, max_bins - len(heavy))
-    edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_int + 1)))
-    if len(edges) < 2:
-        edges = np.array([rest.min(), rest.max()])
-    lo = np.concatenate([heavy, edges[:-1]])
-    hi = np.concatenate([heavy, edges[1:]])
-    return lo, hi
+        lo = hi = values.copy()
+    else:
+        heavy = values[counts >= len(x) / max_bins]
+        rest = x[~np.isin(x, heavy)]
+        n_int = max(1, max_bins - len(heavy))
+        edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_int + 1)))
+        if len(edges) < 2:
+            edges = np.array([rest.min(), rest.max()])
+        lo = np.concatenate([heavy, edges[:-1]])
+        hi = np.concatenate([heavy, edges[1:]])
+    span = float(values[-1] - values[0])
+    floor = span / len(lo) if span > 0 else 1.0
+    width = hi - lo
+    points = width == 0
+    if points.any():
+        gaps = np.diff(values)
+        i = np.searchsorted(values, lo[points])
+        padded = np.concatenate([[np.inf], gaps, [np.inf]])
+        nearest = np.minimum(padded[i], padded[i + 1])
+        width[points] = np.maximum(np.where(np.isfinite(nearest), nearest, floor), floor)
+    return lo, hi, width
 
 
-def state_codes(X, variables, lo, hi, scale):
+def state_codes(X, variables, lo, hi, width):
     """The state of every variable in every row, and what the states leave out.
 
     Returns ``codes (n, m)`` int32, ``observed (n, m)`` bool (False where the row's entries of
     the variable are NaN: marginalised), and ``log_extra (n,)``: for continuous values, minus the
-    log width of their interval (a density within it) and, outside the training range, a decay
-    of ``distance / scale`` to the nearest state (sampling never goes there).
+    log width of their state (a density within it) and, outside the states, a decay of
+    ``distance / width`` from the nearest state (sampling never goes there).
     """
     n = X.shape[0]
     codes, observed = [], []
@@ -90,10 +105,8 @@ def state_codes(X, variables, lo, hi, scale):
             l, h = lo[j, :S], hi[j, :S]
             dist = jnp.maximum(jnp.maximum(l[None, :] - x[:, None], x[:, None] - h[None, :]), 0.0)
             code = jnp.argmin(dist, axis=1)
-            width = (h - l)[code]
-            inside = jnp.where(width > 0, -jnp.log(jnp.where(width > 0, width, 1.0)), 0.0)
-            decay = -jnp.min(dist, axis=1) / scale[j]
-            log_extra = log_extra + jnp.where(seen, inside + decay, 0.0)
+            w = width[j, :S][code]
+            log_extra = log_extra + jnp.where(seen, -jnp.log(w) - jnp.min(dist, axis=1) / w, 0.0)
         codes.append(code.astype(jnp.int32))
         observed.append(seen)
     return jnp.stack(codes, axis=1), jnp.stack(observed, axis=1), log_extra

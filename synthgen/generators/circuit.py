@@ -53,8 +53,9 @@ class CircuitParams(NamedTuple):
     ``weights`` (K,): the mixture of trees; ``prior`` (K, H): each tree's root hidden states;
     ``trans`` (K, m, H, H): ``trans[k, j, p, c] = T_kj(z_j = c | z_parent = p)`` (unused for the
     root); ``leaf`` (K, m, H, S): ``L_kj(state | z_j)``, zero beyond a variable's states; ``lo``,
-    ``hi`` (m, S): continuous states' bounds; ``scale`` (m,): the distance over which a value
-    outside the training range loses one nat.
+    ``hi`` (m, S): continuous states' bounds; ``width`` (m, S): their widths (a point's is the gap
+    to its neighbouring values), over which the density is spread and beyond which a value
+    outside every state loses one nat.
     """
 
     weights: jax.Array
@@ -63,7 +64,7 @@ class CircuitParams(NamedTuple):
     leaf: jax.Array
     lo: jax.Array
     hi: jax.Array
-    scale: jax.Array
+    width: jax.Array
 
 
 class Layout(NamedTuple):
@@ -103,27 +104,24 @@ class Layout(NamedTuple):
 def discretise(X: np.ndarray, blocks, max_bins: int):
     """The variables of ``blocks`` with their continuous states fitted on ``X``.
 
-    Returns ``(variables, lo (m, S), hi (m, S), scale (m,))``.
+    Returns ``(variables, lo (m, S), hi (m, S), width (m, S))``.
     """
     variables = list(variables_from_blocks(blocks))
     bounds = []
     for j, v in enumerate(variables):
         if v.kind == "continuous":
-            lo, hi = fit_states(X[:, v.columns[0]], max_bins)
+            lo, hi, width = fit_states(X[:, v.columns[0]], max_bins)
             variables[j] = v._replace(n_states=len(lo))
-            bounds.append((lo, hi))
+            bounds.append((lo, hi, width))
         else:
-            bounds.append((np.zeros(v.n_states), np.zeros(v.n_states)))
+            bounds.append((np.zeros(v.n_states), np.zeros(v.n_states), np.ones(v.n_states)))
     S = max(v.n_states for v in variables)
     lo = np.zeros((len(variables), S))
     hi = np.zeros((len(variables), S))
-    scale = np.ones(len(variables))
-    for j, (l, h) in enumerate(bounds):
-        lo[j, :len(l)], hi[j, :len(h)] = l, h
-        if variables[j].kind == "continuous":
-            span = float(h.max() - l.min())
-            scale[j] = span / len(l) if span > 0 else 1.0
-    return tuple(variables), lo, hi, scale
+    width = np.ones((len(variables), S))
+    for j, (l, h, w) in enumerate(bounds):
+        lo[j, :len(l)], hi[j, :len(h)], width[j, :len(w)] = l, h, w
+    return tuple(variables), lo, hi, width
 
 
 def mutual_information(codes: np.ndarray, n_states) -> np.ndarray:
@@ -205,7 +203,7 @@ def _log_lik_codes(theta, codes, observed, layout: Layout):
 
 def log_prob_circuit(params: CircuitParams, X, *, layout: Layout):
     """Log density of each row of ``X``; NaN entries mark variables to marginalise out."""
-    codes, observed, extra = state_codes(X, layout.variables, params.lo, params.hi, params.scale)
+    codes, observed, extra = state_codes(X, layout.variables, params.lo, params.hi, params.width)
     theta = (params.weights, params.prior, params.trans, params.leaf)
     return _log_lik_codes(theta, codes, observed, layout) + extra
 
@@ -392,11 +390,11 @@ def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bin
     """
     X = np.asarray(X, dtype=np.float32)
     n, d = X.shape
-    variables, lo, hi, scale = discretise(X, blocks, max_bins)
+    variables, lo, hi, width = discretise(X, blocks, max_bins)
     pre = Layout(variables, (-1,) * len(variables), tuple(range(len(variables))), d)
     codes, _, _ = jax.jit(state_codes, static_argnums=1)(
         jnp.asarray(X), pre.variables, jnp.asarray(lo, jnp.float32), jnp.asarray(hi, jnp.float32),
-        jnp.asarray(scale, jnp.float32))
+        jnp.asarray(width, jnp.float32))
     codes = np.asarray(codes)
     k_split, k_cl, k_init, k_em = jax.random.split(key, 4)
     rows = np.asarray(jax.random.permutation(k_cl, n))[: min(n, _CL_MAX_ROWS)]
@@ -423,7 +421,7 @@ def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bin
             progress(epoch + 1, epochs, score)
     weights, prior, trans, leaf = best
     params = CircuitParams(weights, prior, trans, leaf, jnp.asarray(lo, jnp.float32),
-                           jnp.asarray(hi, jnp.float32), jnp.asarray(scale, jnp.float32))
+                           jnp.asarray(hi, jnp.float32), jnp.asarray(width, jnp.float32))
     return params, layout, history
 
 
