@@ -8,8 +8,8 @@ group ``synthgen.generators`` (name = "module:Class", the class a ``Generator`` 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from importlib import metadata
+from pathlib import Path
 
 from .errors import InvalidParameterError, ModelFileError
 
@@ -37,11 +37,15 @@ _EXTRA_BUILTIN: dict[str, tuple[str, str, str]] = {
 
 
 def _available_builtin() -> dict[str, tuple[str, str, str]]:
-    out = {}
-    for name, entry in _BUILTIN.items():
-        if importlib.util.find_spec(entry[0]) is not None:
-            out[name] = entry
-    return out
+    return {name: entry for name, entry in _BUILTIN.items() if _module_file_exists(entry[0])}
+
+
+def _module_file_exists(module: str) -> bool:
+    """Whether a synthgen module is installed, found without importing its package (importing
+    ``synthgen.generators`` readies JAX, which listing the generators must not do)."""
+    parts = module.split(".")[1:]
+    base = Path(__file__).resolve().parent.joinpath(*parts)
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def _plugins() -> dict[str, metadata.EntryPoint]:
