@@ -51,8 +51,10 @@ class CompileCacheWarning(UserWarning):
 
 
 def bucket(n: int, minimum: int = 64) -> int:
-    """The size bucket of ``n`` rows: at least ``minimum``, else the smallest ``m * 2**e >= n``
-    with ``m`` in 4..7 (four buckets per doubling, at most 25% above ``n``).
+    """The size bucket of ``n`` rows: ``minimum`` at least, else the smallest ``m * 2**e >= n``
+    with four values of ``m`` per doubling up to 2**14 rows, eight up to 2**17 and sixteen
+    beyond, so a bucket is at most 25%, 12.5% and 6.25% above ``n`` (where arithmetic on many
+    rows costs more than a compilation, the buckets are finer).
 
     Arrays padded to their bucket (with weight-0 rows) give a program that serves every
     row count of the bucket, so a new row count rarely means a new compilation.
@@ -60,9 +62,9 @@ def bucket(n: int, minimum: int = 64) -> int:
     n, minimum = int(n), int(minimum)
     if n <= minimum:
         return minimum
-    e = max(0, (n - 1).bit_length() - 3)  # 2**(e+2) < n <= 2**(e+3): m * 2**e with m in 4..8
-    m = -(-n // (1 << e))
-    return m << e
+    bits = 3 if n <= 1 << 14 else 4 if n <= 1 << 17 else 5
+    e = max(0, (n - 1).bit_length() - bits)  # 2**(e+bits-1) < n <= 2**(e+bits)
+    return -(-n // (1 << e)) << e
 
 
 def cache_root(environ=None) -> Path | None:
@@ -72,7 +74,7 @@ def cache_root(environ=None) -> Path | None:
     if value.lower() == OFF:
         return None
     if value:
-        return Path(value).expanduser()
+        return Path(value).expanduser().absolute()
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # the XDG specification ignores a relative XDG_CACHE_HOME
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"

@@ -144,18 +144,24 @@ def test_only_stale_version_folders_are_removed(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_buckets_cover_each_count_within_a_quarter():
-    sizes = [cc.bucket(n) for n in range(1, 70_000)]
+def test_buckets_cover_each_count_within_a_quarter_then_finer():
+    sizes = [cc.bucket(n) for n in range(1, 300_000)]
     assert all(b >= n for n, b in enumerate(sizes, start=1))
-    assert all(b <= max(64, 1.25 * n) for n, b in enumerate(sizes, start=1))
     assert sizes == sorted(sizes)
-    assert len(set(sizes)) == 1 + 4 * 10 + 1  # 64, four per doubling up to 2**16, 2**16 * 5/4
+    for n, b in enumerate(sizes, start=1):
+        limit = 64 if n <= 64 else 1.25 * n if n <= 2**14 else 1.125 * n if n <= 2**17 else 1.0625 * n
+        assert b <= limit, (n, b)
+    # 64; four sizes per doubling up to 2**14, eight up to 2**17, sixteen up to 2**18, then 299,999
+    assert len(set(sizes)) == 1 + 4 * 8 + 8 * 3 + 16 + 3
     assert cc.bucket(1000) == cc.bucket(1001) == 1024
+    assert cc.bucket(200_000) == 204_800
     assert cc.bucket(10, minimum=16) == 16 and cc.bucket(17, minimum=16) == 20
 
 
-@pytest.mark.parametrize("n", [65, 100, 1000, 1025, 4097, 123_457])
-def test_every_bucket_is_a_small_multiple_of_a_power_of_two(n):
+@pytest.mark.parametrize("n, steps", [(65, 4), (1000, 4), (16_385, 8), (123_457, 8), (1_000_001, 16)])
+def test_a_bucket_is_the_next_size_of_its_grid(n, steps):
+    """``steps`` sizes per doubling: ``m * 2**e`` with ``steps < m <= 2 * steps``, the first >= n."""
     b = cc.bucket(n)
-    e = (b & -b).bit_length() - 1
-    assert b >> e in (1, 3, 5, 7) and b >= n
+    e = (b - 1).bit_length() - steps.bit_length()
+    assert b % (1 << e) == 0 and steps < b >> e <= 2 * steps
+    assert b - (1 << e) < n <= b
