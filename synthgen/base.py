@@ -137,7 +137,8 @@ class Generator:
         new.n_features_in_ = matrix.shape[1]
         new.n_train_ = matrix.shape[0]
         new.fit_seed_ = seed
-        params = new._fit(fit_key, jax.numpy.asarray(matrix), hp)
+        # device_put, not jnp.asarray: the conversion would compile a program per row count
+        params = new._fit(fit_key, jax.device_put(np.asarray(matrix, dtype=np.float32)), hp)
         _check_finite_params(self.name, params)
         new.params_ = params
         new._sample_key_ = np.asarray(stream_key)

@@ -76,3 +76,13 @@ def test_a_one_hot_group_fits_although_its_covariance_is_singular(seed):
     assert set(out["c"]) == {"a", "b", "c"}
     shares = out["c"].value_counts(normalize=True)
     assert (abs(shares - df["c"].value_counts(normalize=True)) < 0.05).all()
+
+
+def test_a_constant_column_scores_as_scikit_learns_single_gaussian(correlated_data):
+    from sklearn.mixture import GaussianMixture
+
+    X = np.column_stack([correlated_data, np.full(len(correlated_data), -1.0)])
+    gen = synthgen.make("gaussian").fit(X)
+    ref = GaussianMixture(1, reg_covar=1e-6).fit(X)
+    np.testing.assert_allclose(gen.score_samples(X), ref.score_samples(X), rtol=1e-4)
+    assert (gen.sample(200, seed=0)[:, -1] == -1.0).all()

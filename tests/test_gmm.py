@@ -634,3 +634,22 @@ def test_the_bic_search_stops_at_the_components_the_rows_support(tmp_path):
 def test_an_unlimited_search_notes_nothing(blobs):
     gen = synthgen.make("gmm", n_components_range=(1, 3)).fit(blobs)
     assert gen.search_notes_ == [] and gen.training_summary()["search_notes"] == []
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_a_constant_column_follows_scikit_learn_from_the_same_start(iris, kind):
+    """Iris with a constant column added: EM (variance reg_covar in that column) gives
+    scikit-learn's lower bound and score from the same start, and the BIC agrees."""
+    X = np.column_stack([iris, np.full(len(iris), 2.5)])
+    k = 3
+    labels = np.arange(len(X)) % k
+    np.random.default_rng(8).shuffle(labels)
+    res = _run_pool(X, [labels], (k,), kind)
+    w, m, p = _start_from_labels(X, labels, k, kind, 1e-6)
+    ref = GaussianMixture(k, covariance_type=kind, weights_init=w, means_init=m,
+                          precisions_init=p, tol=1e-3, max_iter=100).fit(X)
+    np.testing.assert_allclose(res.score[0], ref.score(X), rtol=2e-4, atol=2e-4)
+    gen = synthgen.make("gmm", n_components=k, covariance_type=kind).fit(X, seed=0)
+    theirs = GaussianMixture(k, covariance_type=kind, random_state=0).fit(X).bic(X)
+    assert np.isfinite(gen.bic(X)) and gen.bic(X) <= theirs + 0.01 * abs(theirs)
+    assert (gen.sample(100, seed=1)[:, -1] == 2.5).all()

@@ -79,7 +79,10 @@ _JIT: dict[int, object] = {}
 def _topk_fn(k: int):
     import jax
 
+    from .._compile_cache import enable
+
     if k not in _JIT:
+        enable()
         _JIT[k] = jax.jit(partial(_scan_topk, k=k))
     return _JIT[k]
 

@@ -231,6 +231,9 @@ def _jitted(name: str):
     if not _JIT:
         import jax
 
+        from .._compile_cache import enable
+
+        enable()
         _JIT.update(min=jax.jit(_scan_min), argmin=jax.jit(_scan_argmin), other=jax.jit(_scan_min_other))
     return _JIT[name]
 
