@@ -584,3 +584,20 @@ def test_commands_run_off_the_main_thread_except_benchmark(table_csv, tmp_path, 
     assert on_main == [False, True]
     assert result.exit_code == 130
     assert result.stderr.strip().splitlines() == ["error: interrupted"]
+
+
+def test_warnings_reach_the_command_line_as_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = np.random.default_rng(0)
+    values = [str(v) for v in r.normal(size=200).round(3)]
+    values[::5] = ["hello"] * 40
+    pd.DataFrame({"x": values, "y": r.normal(size=200)}).to_csv(tmp_path / "stray.csv", index=False)
+    proc = subprocess.run([sys.executable, "-c", "from synthgen.cli import main; main()", "sample",
+                           "--data", str(tmp_path / "stray.csv"), "--model", "gaussian", "--n", "5",
+                           "-q"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("warning: ") for ln in lines), proc.stderr
+    assert any("'x'" in ln for ln in lines)
