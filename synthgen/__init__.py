@@ -18,9 +18,10 @@ from .errors import (
     SamplingError,
     SynthgenError,
 )
-from .registry import describe_generators, list_generators, load, make
+from .registry import describe_generators, list_generators, make
 
 _LAZY = {
+    "load": ("synthgen.loading", "load"),
     "Generator": ("synthgen.base", "Generator"),
     "datasets": ("synthgen.datasets", None),
     "vectorisers": ("synthgen.vectorisers", None),

@@ -39,6 +39,15 @@ _PARAMS_TYPES = {
 }
 
 
+def load(path):
+    """Load a fitted generator (or sampler) from a ``.sgm`` model file.
+
+    The file is checked against the generator it names before it is used; a damaged, foreign
+    or inconsistent file raises ``ModelFileError``.
+    """
+    return load_model(path)
+
+
 def load_model(path):
     """A fitted generator (or sampler) from the model file ``path``, checked before use."""
     from .io import read_model_file

@@ -1,4 +1,4 @@
-"""Generator names -> classes, and model files -> fitted generators (:func:`load`).
+"""Generator names -> classes (model files become generators in :mod:`synthgen.loading`).
 
 Built-in generators are listed here by import path and imported only when used, so
 ``synthgen --help`` stays fast.  Third-party generators register through the entry-point
@@ -99,13 +99,3 @@ def make(name: str, **hyperparameters):
     """Build an unfitted generator by registry name: ``make("gmm", n_components="bic")``."""
     return get_generator_class(name)(**hyperparameters)
 
-
-def load(path):
-    """Load a fitted generator (or sampler) from a ``.sgm`` model file.
-
-    The file is checked against the generator it names before it is used (see
-    :mod:`synthgen.loading`); a damaged, foreign or inconsistent file raises ``ModelFileError``.
-    """
-    from .loading import load_model
-
-    return load_model(path)

@@ -222,7 +222,7 @@ def fit_generator(gen, data, *, seed: int | None, quiet: bool):
 
 def load_generator(path: Path, *, quiet: bool):
     """A fitted generator from a ``.sgm`` model file."""
-    from ..registry import load
+    from ..loading import load
 
     with status(f"loading {path}", quiet=quiet):
         return load(path)

@@ -13,7 +13,7 @@ import math
 
 from .._version import __version__
 from .plots import MissingDependencyError, report_png
-from .report import _fmt, _threshold_reading, summary_rows, summary_title
+from ._summary import _fmt, _threshold_reading, summary_rows, summary_title
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
