@@ -6,10 +6,16 @@ under ``tests/data`` (see its PROVENANCE.md).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The suite compiles in-process without JAX's persistent cache (and so do the commands it runs in
+# subprocesses, which inherit this): what it checks must not depend on programs other runs left in
+# the user's cache folder.  tests/test_compile_cache.py gives its own processes a cache of their own.
+os.environ["SYNTHGEN_CACHE_DIR"] = "off"
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
