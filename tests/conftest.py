@@ -6,16 +6,12 @@ under ``tests/data`` (see its PROVENANCE.md).
 
 from __future__ import annotations
 
-import os
+import gc
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-# The suite compiles in-process without JAX's persistent cache (and so do the commands it runs in
-# subprocesses, which inherit this): what it checks must not depend on programs other runs left in
-# the user's cache folder.  tests/test_compile_cache.py gives its own processes a cache of their own.
-os.environ["SYNTHGEN_CACHE_DIR"] = "off"
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
@@ -39,3 +35,19 @@ def correlated_data():
     r = np.random.default_rng(0)
     A = np.array([[1.0, 0.6, 0.0], [0.0, 0.8, 0.3], [0.0, 0.0, 0.5]])
     return r.normal(size=(300, 3)) @ A + np.array([1.0, -2.0, 0.5])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    One process runs the whole suite and compiles thousands of programs; each loaded CPU
+    executable holds memory mappings, and a process past the kernel's limit on them
+    (``vm.max_map_count``, 65,530 here) crashes inside XLA.  No module relies on another's
+    compiled programs.
+    """
+    yield
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.clear_caches()
+        gc.collect()
