@@ -4,6 +4,11 @@
     python benchmarks/bench_fidelity.py --models circuit gaussian --sdv
     python benchmarks/bench_fidelity.py --data creditcard --target Class
     python benchmarks/bench_fidelity.py --data kddcup --models circuit
+    python benchmarks/bench_fidelity.py --models vae vae:prior=standard --tag vae
+
+A model is a generator name, optionally with hyperparameters: ``circuit:n_components=32``.
+``vae`` and ``vae:prior=standard`` with otherwise equal settings share one trained network
+(the standard prior's row reuses the learned one's fit; only the latent draws differ).
 
 A fixed 80/20 split (seed 0).  Each model is fitted on the 80% and samples as many rows.
 
@@ -60,7 +65,9 @@ def load(name: str):
     if name == "adult":
         return synthgen.datasets.load("adult"), "income"
     if name == "creditcard":
-        return synthgen.datasets.load("creditcard"), "Class"
+        # without Time (seconds since the first transaction): the creditcard vectoriser that
+        # every generator picks for this table leaves it out, as a row's own property it is not
+        return synthgen.datasets.load("creditcard").drop(columns="Time"), "Class"
     if name == "kddcup":
         frame = pd.read_csv(SHARED / "kddcup_10_percent.gz", header=None, names=KDD_COLUMNS)
         frame["label"] = np.where(frame["label"] == "normal.", "normal", "attack")
@@ -161,11 +168,39 @@ def measure(name: str, make_and_fit, train, holdout, target, seed: int = 0) -> d
     return row
 
 
+def parse_model(spec: str) -> tuple[str, dict]:
+    """``"name:key=value,key=value"`` -> ``(name, {key: value})`` (values as JSON where they parse)."""
+    name, _, rest = spec.partition(":")
+    params = dict(DEFAULT_PARAMS.get(name, {}))
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return name, params
+
+
+_FITTED: dict = {}  # (name, settings without the VAE's prior) -> (generator, fit seconds)
+
+
 def synthgen_model(name: str, params: dict):
+    import copy
+
     import synthgen
 
     def fit(train):
-        gen = synthgen.make(name, **params).fit(train, seed=0)
+        shared = json.dumps({k: v for k, v in params.items() if k != "prior"}, sort_keys=True)
+        cached = _FITTED.get((name, shared)) if name == "vae" else None
+        if cached is not None and params.get("prior", "learned") == "standard":
+            gen = copy.copy(cached)  # the same trained network, decoding N(0, I) draws
+            gen.__dict__.pop("_jit_cache", None)
+            gen.prior_ = None
+            gen.prior = "standard"
+        else:
+            gen = synthgen.make(name, **params).fit(train, seed=0)
+            if name == "vae" and gen.prior_ is not None:
+                _FITTED[(name, shared)] = gen
         return lambda n: gen.sample(n, seed=1)
 
     return fit
@@ -196,6 +231,8 @@ def main() -> None:
     ap.add_argument("--sdv", action="store_true", help="also SDV GaussianCopula and TVAE")
     ap.add_argument("--tvae-epochs", type=int, default=300)
     ap.add_argument("--max-rows", type=int, default=None, help="use a random subset of the rows")
+    ap.add_argument("--sdv-only", action="store_true", help="only the SDV peers (with --sdv)")
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
     args = ap.parse_args()
     frame, target = load(args.data)
     if args.max_rows and len(frame) > args.max_rows:
@@ -208,17 +245,24 @@ def main() -> None:
     print(f"{args.data}: {len(train)} training rows, {len(holdout)} holdout rows; "
           f"train-on-real AUC {trtr:.4f}", flush=True)
     rows = []
-    for name in args.models:
-        rows.append(measure(name, synthgen_model(name, DEFAULT_PARAMS.get(name, {})), train,
-                            holdout, target))
-        write_result(f"fidelity_{args.data}", {"trtr_auc": trtr, "rows": rows,
-                                               "published": PUBLISHED if args.data == "adult" else []})
+    result = f"fidelity_{args.data}" + (f"_{args.tag}" if args.tag else "")
+    extra = {"n_train": len(train), "n_holdout": len(holdout), "tvae_epochs": args.tvae_epochs,
+             "published": PUBLISHED if args.data == "adult" else []}
+    for spec in ([] if args.sdv_only else args.models):
+        name, params = parse_model(spec)
+        fitted = synthgen_model(name, params)
+        n_fitted = len(_FITTED)
+        rows.append(measure(spec, fitted, train, holdout, target))
+        if name == "vae" and params.get("prior") == "standard" and _FITTED and n_fitted:
+            learned = next(r for r in rows if r["model"].startswith("vae") and r is not rows[-1])
+            rows[-1]["fit_s"] = learned["fit_s"]
+            rows[-1]["note"] = f"the network trained for the {learned['model']!r} row, N(0, I) draws"
+        write_result(result, {"trtr_auc": trtr, "rows": rows, **extra})
     if args.sdv:
         for kind in ("gaussian_copula", "tvae"):
             rows.append(measure(f"sdv_{kind}", sdv_model(kind, args.tvae_epochs), train, holdout,
                                 target))
-            write_result(f"fidelity_{args.data}", {"trtr_auc": trtr, "rows": rows,
-                                                   "published": PUBLISHED if args.data == "adult" else []})
+            write_result(result, {"trtr_auc": trtr, "rows": rows, **extra})
     cols = ["model", "shape", "trend", "c2st_logistic", "c2st_xgboost", "tstr_auc", "dcr_share",
             "exact_copies", "fit_s", "sample_s"]
     table = pd.DataFrame(rows + (PUBLISHED if args.data == "adult" else []))[cols]

@@ -254,6 +254,13 @@ def _check_vae(gen, d: int) -> None:
         if tuple(np.shape(a)) != tuple(b.shape):
             where = "params.net" + jax.tree_util.keystr(path)
             raise ModelFileError(f"{where} has shape {tuple(np.shape(a))}, expected {tuple(b.shape)}")
+    prior = getattr(gen, "prior_", None)
+    if prior is not None:
+        from .generators._vae_prior import check_prior
+
+        fault = check_prior(prior, arch.latent_dim)
+        if fault:
+            raise ModelFileError(fault)
 
 
 def _check_circuit(gen, d: int) -> None:

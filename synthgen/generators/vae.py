@@ -6,7 +6,8 @@ vectoriser describes: a Gaussian (mean and log-variance) per continuous feature,
 per categorical block, a Bernoulli per binary flag.  Training maximises the ELBO (its KL
 term weighted by ``beta``) with Adam on mini-batches, each epoch one jitted ``lax.scan``;
 a validation split drives early stopping and the best weights are kept.  New rows decode
-draws from the N(0, I) prior.
+draws from the prior: by default a Gaussian mixture fitted to the training rows' latent codes
+after training (``prior="learned"``, see ``_vae_prior``), or N(0, I) (``prior="standard"``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from ..base import Generator
 from ..errors import InvalidDataError, ModelFileError
 from ..random import BLOCK_ROWS, block_keys
 from . import _vae_nets as nets
+from . import _vae_prior as latent_prior
 from ._vae_train import train
 
 #: Posterior draws behind each row's ELBO.  Draws are seeded by the row's own values, so a
 #: row's score never depends on the rows scored with it.
 ELBO_DRAWS = 16
 _SCORE_SEED = 20240611
+_PRIOR_STREAM = 0x7072  # the fit key's stream for the learned prior's codes and EM
 DECODE_CHUNK = 8192
 _HIDDEN_MIN, _HIDDEN_MAX = 64, 256
 
@@ -70,11 +73,17 @@ _encode = jax.jit(nets.encode_rows, static_argnames=("arch",))
 _decode = jax.jit(nets.decode_rows, static_argnames=("arch", "mode"))
 
 
+_elbo_prior = jax.jit(latent_prior.elbo_rows, static_argnames=("arch", "draws"))
+_iw_prior = jax.jit(latent_prior.iw_log_prob_rows, static_argnames=("arch", "k"))
+
+
 @partial(jax.jit, static_argnames=("n_blocks", "arch", "mode"))
-def _sample_block_range(key, first_block, params, *, n_blocks: int, arch: nets.Arch, mode: str):
+def _sample_block_range(key, first_block, params, prior=None, *, n_blocks: int, arch: nets.Arch,
+                        mode: str):
     """Rows of blocks ``first_block ..`` at once, block ``b`` drawn with ``fold_in(key, b)``."""
     keys = block_keys(key, first_block, n_blocks)
-    return jax.vmap(lambda k: nets.sample_rows(k, params, BLOCK_ROWS, arch=arch, mode=mode))(keys)
+    return jax.vmap(lambda k: latent_prior.sample_rows(k, params, prior, BLOCK_ROWS, arch=arch,
+                                                       mode=mode))(keys)
 
 
 def auto_beta(blocks) -> float:
@@ -114,6 +123,11 @@ class VAEGenerator(Generator):
         "n_importance": Param(0, Int(0), "score_samples: 0 for the ELBO, k > 0 for an "
                               "importance-weighted log p(x) with k draws"),
         "verbose": Param(True, Bool(), "show a progress bar on stderr while fitting"),
+        "prior": Param("learned", Choice("learned", "standard"),
+                       "latent draws for new rows: 'learned', a Gaussian mixture fitted to the "
+                       "training rows' codes after training; 'standard', N(0, I)"),
+        "prior_components": Param(32, Int(1), "components of the learned prior's mixture "
+                                  "(at most one per 10 training rows)"),
     }
 
     # -- fitting --------------------------------------------------------------------------------
@@ -128,7 +142,12 @@ class VAEGenerator(Generator):
         self.history_ = {"train_loss": result.train_loss, "val_loss": result.val_loss}
         self.best_epoch_ = int(result.best_epoch)
         self.n_epochs_ = int(result.n_epochs)
-        return nets.VAEParams(result.net, jnp.asarray(shift), jnp.asarray(scale))
+        params = nets.VAEParams(result.net, jnp.asarray(shift), jnp.asarray(scale))
+        self.prior_ = None
+        if hp["prior"] == "learned":
+            self.prior_ = latent_prior.fit_prior(jax.random.fold_in(key, _PRIOR_STREAM), params, np.asarray(X),
+                                                 self.arch_, n_components=hp["prior_components"])
+        return params
 
     def training_summary(self) -> dict[str, Any]:
         out = super().training_summary()
@@ -140,6 +159,8 @@ class VAEGenerator(Generator):
             best_val_loss=None if np.isnan(val).all() else float(val[self.best_epoch_]),
             hidden=list(self.arch_.hidden),
             latent_dim=self.arch_.latent_dim,
+            prior="standard" if self.prior_ is None else "learned",
+            prior_components=0 if self.prior_ is None else int(self.prior_.means.shape[0]),
         )
         return out
 
@@ -148,23 +169,35 @@ class VAEGenerator(Generator):
         return self.param_table()["sample_mode"].rule("sample_mode", self.sample_mode)
 
     def _sampler(self):
-        return partial(nets.sample_rows, arch=self.arch_, mode=self._mode())
+        if self.prior_ is None:
+            return partial(nets.sample_rows, arch=self.arch_, mode=self._mode())
+        prior = latent_prior.as_jax(self.prior_)
+        return lambda key, params, n: latent_prior.sample_rows(key, params, prior, n, arch=self.arch_,
+                                                               mode=self._mode())
 
     def _sample_block_range(self, key, first_block: int, n_blocks: int):
-        return _sample_block_range(key, first_block, self.params_, n_blocks=n_blocks, arch=self.arch_,
-                                   mode=self._mode())
+        return _sample_block_range(key, first_block, self.params_, self.prior_, n_blocks=n_blocks,
+                                   arch=self.arch_, mode=self._mode())
 
     # -- scoring --------------------------------------------------------------------------------
     def score_samples(self, data, *, n_importance: int | None = None) -> np.ndarray:
         """Log density of each row (higher is more typical), in the data's units.
 
-        With ``n_importance`` 0 (the default unless the hyperparameter says otherwise) the
-        score is the ELBO, a lower bound on log p(x); with ``k > 0`` it is the
-        importance-weighted estimate ``log mean_k p(x, z_k) / q(z_k | x)``, tighter as k grows.
+        The density is that of the model ``sample`` draws from: ``p(x) = int p(z) p(x | z) dz``
+        with the fitted prior ``p(z)`` (the learned mixture, or N(0, I)).  With
+        ``n_importance`` 0 (the default unless the hyperparameter says otherwise) the score is
+        the ELBO, a lower bound on log p(x); with ``k > 0`` it is the importance-weighted
+        estimate ``log mean_k p(x, z_k) / q(z_k | x)``, tighter as k grows.
         """
         k = self._n_importance(n_importance)
         X = self._transform_for_scoring(data)
         key = jax.random.PRNGKey(_SCORE_SEED)
+        if self.prior_ is not None:
+            if k == 0:
+                return self._apply_rows("elbo_prior", _elbo_prior, X, draws=ELBO_DRAWS, key=key,
+                                        prior=latent_prior.as_jax(self.prior_))
+            return self._apply_rows(f"iw{k}_prior", _iw_prior, X, k=k, key=key,
+                                    prior=latent_prior.as_jax(self.prior_))
         if k == 0:
             return self._apply_rows("elbo", _elbo, X, draws=ELBO_DRAWS, key=key)
         return self._apply_rows(f"iw{k}", _iw, X, k=k, key=key)
@@ -256,6 +289,7 @@ class VAEGenerator(Generator):
             "best_epoch": self.best_epoch_,
             "n_epochs": self.n_epochs_,
             "beta": self.beta_,
+            **({} if self.prior_ is None else {"prior": self.prior_}),
         }
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
@@ -270,6 +304,8 @@ class VAEGenerator(Generator):
         self.best_epoch_ = int(extra["best_epoch"])
         self.n_epochs_ = int(extra["n_epochs"])
         self.beta_ = float(extra.get("beta", 1.5))
+        # files written before the learned prior have none: N(0, I); synthgen.loading checks it
+        self.prior_ = extra.get("prior")
 
     @classmethod
     def _from_file(cls, config: dict, trees: dict) -> "VAEGenerator":
