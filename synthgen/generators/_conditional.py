@@ -225,6 +225,23 @@ def _ranged_marginal(mix: Mixture, p: _Plan, vals: np.ndarray, shared: bool):
 CHUNK_ROWS = 1 << 16
 
 
+def _padded(n: int) -> int:
+    """Random numbers are drawn for a power-of-two row count (one program per size class)."""
+    return max(256, 1 << max(0, (n - 1).bit_length()))
+
+
+def _uniforms(key, n: int, k: int) -> np.ndarray:
+    import jax
+
+    return np.asarray(jax.random.uniform(key, (_padded(n), k)), np.float64)[:n]
+
+
+def _normals(key, n: int, k: int) -> np.ndarray:
+    import jax
+
+    return np.asarray(jax.random.normal(key, (_padded(n), k)), np.float64)[:n]
+
+
 def condition_mixture(key, mix: Mixture, evidence, n: int, method: str = "exact mixture"):
     """``n`` matrix rows (float32) of ``mix`` given ``evidence`` (at most one ranged feature),
     chunk ``c`` drawn with ``fold_in(key, c)``; and a summary with the posterior weights."""
@@ -238,8 +255,8 @@ def condition_mixture(key, mix: Mixture, evidence, n: int, method: str = "exact 
         stop = min(n, start + CHUNK_ROWS)
         ev = evidence.rows(start, stop)
         k_u, k_z = jax.random.split(jax.random.fold_in(key, c))
-        u = np.asarray(jax.random.uniform(k_u, (stop - start, 2)), np.float64)
-        z = np.asarray(jax.random.normal(k_z, (stop - start, d)), np.float64)
+        u = _uniforms(k_u, stop - start, 2)
+        z = _normals(k_z, stop - start, d)
         lower = ev.lower[:, 0] if ranged is not None else None
         upper = ev.upper[:, 0] if ranged is not None else None
         rows, w = sample_conditional(u, z, mix, ev.fixed, ev.values, ranged, lower, upper)
@@ -333,10 +350,9 @@ def condition_kde(key, params, kernel, evidence, n: int):
     N, d = train.shape
     layout = _kde_layout(kernel, d)
     k_u, k_z, k_c = jax.random.split(key, 3)
-    u = np.asarray(jax.random.uniform(k_u, (n, 1 + evidence.ranged.size)), np.float64)
-    z = np.asarray(jax.random.normal(k_z, (n, d)), np.float64)
-    uc = np.asarray(jax.random.uniform(k_c, (n, 2 * (len(layout[1]) + len(layout[2])))),
-                    np.float64)
+    u = _uniforms(k_u, n, 1 + evidence.ranged.size)
+    z = _normals(k_z, n, d)
+    uc = _uniforms(k_c, n, 2 * (len(layout[1]) + len(layout[2])))
     r = evidence.n_rows
     comps = np.empty(n, np.int64)
     first = None
