@@ -296,3 +296,40 @@ def test_more_ranges_than_exact_are_rejected_on_top(gmm):
 
 def test_gmm_mixture_covariances_match_the_generator(gmm):
     np.testing.assert_allclose(gmm_mixture(gmm.params_).cov, gmm.covariances_, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# vae: importance resampling in latent space
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vae(bivariate):
+    return synthgen.make("vae", epochs=8, latent_dim=2, verbose=False).fit(bivariate[:600], seed=0)
+
+
+def test_vae_importance_resampling_matches_the_models_own_rejection(vae):
+    """x1 given x0 in [1, 2.5]: resampled rows against the model's unconditional rows
+    filtered on the range (the same conditional, estimated by brute force)."""
+    given = {"x0": (1.0, 2.5)}
+    rows = vae.sample(2000, seed=1, given=given)
+    info = vae.conditional_summary_
+    assert info["method"] == "importance resampling in latent space"
+    assert info["effective_sample_size"] >= 50
+    assert rows[:, 0].min() >= 1.0 and rows[:, 0].max() <= 2.5
+    free = vae.sample(40_000, seed=2)
+    ref = free[(free[:, 0] >= 1.0) & (free[:, 0] <= 2.5), 1]
+    se = np.sqrt(rows[:, 1].var() / len(rows) + ref.var() / len(ref))
+    assert abs(rows[:, 1].mean() - ref.mean()) < 4 * se + 0.02
+
+
+def test_vae_low_effective_sample_size_falls_back_to_rejection(vae, monkeypatch):
+    from synthgen.generators import _vae_conditional
+
+    monkeypatch.setattr(_vae_conditional, "MIN_ESS", 1e12)
+    rows = vae.sample(200, seed=3, given={"x0": (0.0, 1.0)})
+    assert len(rows) == 200 and vae.conditional_summary_["method"] == "rejection"
+    monkeypatch.setattr(conditional, "MAX_TRIES", 1)
+    monkeypatch.setattr(conditional, "MAX_BATCH", 256)
+    with pytest.raises(SamplingError, match="effective sample size"):
+        vae.sample(5000, seed=3, given={"x0": (0.0, 0.2)})

@@ -96,7 +96,13 @@ def conditional_matrix(gen, key, evidence, n: int) -> tuple[np.ndarray, Conditio
             return rows, ConditionalInfo(info, requested=n, returned=n)
     elif exact is not None and exact(key, _one_row(evidence), 1) is not None:
         return _exact_then_reject(gen, key, evidence, n)
-    return _reject(gen, key, evidence, n)
+    try:
+        return _reject(gen, key, evidence, n)
+    except SamplingError as exc:
+        note = getattr(gen, "_condition_note_", None)
+        if note is None:
+            raise
+        raise SamplingError(f"{exc}; {note}") from None
 
 
 def _one_row(evidence):
