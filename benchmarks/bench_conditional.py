@@ -110,10 +110,14 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000, help="conditioned rows per call")
     ap.add_argument("--tvae-epochs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default="adult,creditcard", help="comma-separated: adult, creditcard")
     args = ap.parse_args()
     n = args.rows
     out = {"rows_per_call": n, "tvae_epochs": args.tvae_epochs, "data": {}}
-    for name, df, k in (("adult", load_adult(None, 0), 10), ("creditcard", load_creditcard(), 4)):
+    sets = {"adult": (load_adult, 10), "creditcard": (load_creditcard, 4)}
+    for name in args.data.split(","):
+        load, k = sets[name]
+        df = load(None, 0) if name == "adult" else load()
         t = time.perf_counter()
         gen = synthgen.make("gmm", n_components=k).fit(df, seed=args.seed)
         fit_s = time.perf_counter() - t

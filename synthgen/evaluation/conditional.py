@@ -4,7 +4,8 @@
 dict of column -> value or ``(lo, hi)`` that the synthetic rows were sampled with), and scores
 the synthetic rows against that subset with the usual column shapes and column pair trends.
 Columns fixed to one value by the condition are left out of the scores (they are constant on
-both sides); ranged columns stay in.  It also reports the share of synthetic rows that carry
+both sides), as are real columns the synthetic rows do not have (a vectoriser may drop one, as the
+credit card vectoriser drops ``Time``); ranged columns stay in.  It also reports the share of synthetic rows that carry
 the condition (1.0 for conditional sampling).
 """
 
@@ -50,7 +51,8 @@ def conditional_fidelity(real, synthetic, given: dict, *,
     out = {"given": {k: list(v) if isinstance(v, tuple) else v for k, v in given.items()},
            "n_real_rows": int(len(subset)), "n_synthetic_rows": int(len(synthetic)),
            "share_carrying": carries}
-    keep = [c for c in real.columns if c not in given or isinstance(given[c], tuple)]
+    keep = [c for c in real.columns if (c not in given or isinstance(given[c], tuple))
+            and c in synthetic.columns]
     if len(subset) < 2:
         out.update(score=float("nan"), column_shapes=float("nan"),
                    column_pair_trends=float("nan"),

@@ -185,9 +185,18 @@ def _reject(gen, key, evidence, n: int):
 
 def _check_rejectable(gen, evidence) -> None:
     vec = gen.vectoriser_
-    kinds = getattr(vec, "kinds_", {})
+    kinds = getattr(vec, "kinds_", None)
     for col in evidence.exact.columns:
-        if kinds.get(col, "continuous") in ("continuous", "datetime"):
+        if str(col).startswith("__pos"):
+            continue  # a character of a registration
+        if kinds is not None:
+            kind = kinds.get(col)
+        else:
+            names = list(getattr(vec, "columns_", []))
+            dtypes = list(getattr(vec, "dtypes_", []))
+            dtype = dtypes[names.index(str(col))] if str(col) in names else "float64"
+            kind = "continuous" if dtype.startswith("float") else "integer"
+        if kind in ("continuous", "datetime"):
             raise InvalidParameterError(
                 f"given[{col!r}]: {gen.name} cannot condition exactly, and rejection cannot "
                 f"reach an exact value of the continuous column {col!r}; give a range "
@@ -218,6 +227,12 @@ def _reject_group(gen, key, evidence, n: int, group: int):
 def _carries(decoded, evidence) -> np.ndarray:
     """Which decoded rows carry the (one-row) evidence's values and ranges."""
     ok = np.ones(len(decoded), dtype=bool)
+    if any(str(c).startswith("__pos") for c in evidence.exact.columns):
+        for col in evidence.exact.columns:
+            p = int(col[5:])
+            ok &= np.array([m[p + 1 if p >= 4 and len(m) == 8 else p] == evidence.exact[col].iloc[0]
+                            for m in map(str, decoded)])
+        return ok
     for col in evidence.exact.columns:
         value = evidence.exact[col].iloc[0]
         column = decoded[col] if isinstance(decoded, pd.DataFrame) else decoded[:, int(col[1:])]

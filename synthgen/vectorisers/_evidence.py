@@ -114,7 +114,10 @@ def evidence_for(vectoriser, given, n: int) -> Evidence:
     if isinstance(vectoriser, CreditCardVectoriser):
         return _columns_evidence(vectoriser, equal, ranges, _creditcard_column)
     from .base import NumericVectoriser
+    from .ukreg import UkRegVectoriser
 
+    if isinstance(vectoriser, UkRegVectoriser):
+        return _ukreg_evidence(vectoriser, equal, ranges)
     if isinstance(vectoriser, NumericVectoriser):
         return _columns_evidence(vectoriser, equal, ranges, _numeric_column)
     raise InvalidParameterError(
@@ -315,6 +318,85 @@ def _label_of(vec, j: int):
 
 
 # ---------------------------------------------------------------------------------------------
+# UK registrations: parts of the mark are characters at fixed positions
+# ---------------------------------------------------------------------------------------------
+
+#: the parts of a mark that fix characters: name -> (first position, width)
+UKREG_PARTS = {"region": (0, 1), "tag": (0, 2), "age": (2, 2)}
+
+
+def _ukreg_chars(part: str, value) -> str:
+    from . import ukreg_rules as rules
+
+    if part == "region":
+        for letter, name, _ in rules.REGIONS:
+            if str(value).lower() in (letter.lower(), name.lower()):
+                return letter
+        known = ", ".join(f"{name} ({letter})" for letter, name, _ in rules.REGIONS)
+        raise InvalidDataError(f"given['region'] = {value!r} is not a region; known: {known}")
+    if part == "age":
+        text = f"{int(value):02d}" if isinstance(value, (int, np.integer)) else str(value)
+        if len(text) != 2 or not text.isdigit():
+            raise InvalidDataError(f"given['age'] = {value!r} is not a two-digit age identifier")
+        return text
+    text = str(value).upper()
+    if len(text) != 2:
+        raise InvalidDataError(f"given['tag'] = {value!r} is not a two-letter memory tag")
+    return text
+
+
+def _ukreg_evidence(vec, equal: pd.DataFrame, ranges: dict) -> Evidence:
+    if ranges:
+        col = next(iter(ranges))
+        raise InvalidParameterError(
+            f"given[{col!r}]: a registration takes parts by value (region, tag, age), not ranges"
+        )
+    b = _Builder(vec.n_features_out_, len(equal))
+    chars: dict[int, list[str]] = {}
+    for col in equal.columns:
+        if col not in UKREG_PARTS:
+            raise InvalidDataError(
+                f"given names {col!r}, which is not a part of a registration that can be fixed; "
+                f"known: {', '.join(UKREG_PARTS)} (others by require=)"
+            )
+        first, width = UKREG_PARTS[col]
+        values = [_ukreg_chars(col, v) for v in equal[col]]
+        for k in range(width):
+            p = first + k
+            column = [v[k] for v in values]
+            if p in chars and chars[p] != column:
+                raise InvalidParameterError(f"given fixes position {p + 1} of the mark twice, "
+                                            "differently")
+            chars[p] = column
+    for p, column in sorted(chars.items()):
+        block, alphabet = vec.blocks_[p], vec.alphabets_[p]
+        slot = np.array([alphabet.find(c) for c in column])
+        if (slot < 0).any():
+            bad = column[int(np.argmin(slot))]
+            raise InvalidDataError(
+                f"given puts {bad!r} at position {p + 1} of the mark, where only {alphabet!r} "
+                f"occur on {vec.on_}"
+            )
+        for k in range(block.width):
+            b.fix(block.start + k, (slot == k).astype(np.float64))
+    exact = pd.DataFrame({f"__pos{p}": column for p, column in chars.items()},
+                         index=pd.RangeIndex(len(equal)))
+    return b.build(exact, {})
+
+
+def _set_mark_chars(marks: list[str], exact: pd.DataFrame) -> list[str]:
+    out = []
+    for i, mark in enumerate(marks):
+        chars = list(mark)
+        for col in exact.columns:
+            p = int(col[5:])
+            p = p + 1 if p >= 4 and len(mark) == 8 else p
+            chars[p] = exact[col].iloc[0 if len(exact) == 1 else i]
+        out.append("".join(chars))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Decoded rows
 # ---------------------------------------------------------------------------------------------
 
@@ -322,6 +404,13 @@ def _label_of(vec, j: int):
 def apply_to_rows(rows, evidence: Evidence):
     """The decoded rows with the given values written in and ranged columns kept in range
     (a float32 draw at an interval's edge may round just past it)."""
+    if any(str(c).startswith("__pos") for c in evidence.exact.columns):
+        marks = _set_mark_chars([str(m) for m in rows], evidence.exact)
+        if isinstance(rows, pd.Series):
+            return pd.Series(marks, name=rows.name)
+        if isinstance(rows, np.ndarray):
+            return np.asarray(marks, dtype=rows.dtype)
+        return marks
     if isinstance(rows, pd.DataFrame):
         rows = rows.copy()
         for col in evidence.exact.columns:
