@@ -12,7 +12,6 @@ draws from the N(0, I) prior.
 from __future__ import annotations
 
 import math
-
 from functools import partial
 from typing import Any
 
