@@ -75,6 +75,7 @@ def run_sdv(model, given: dict, n: int) -> dict:
                 # no range conditions in SDV: its reject sampling on the equalities (n rows),
                 # then a filter on the ranges; what is left is what SDV returned
                 rows = model.sample_from_conditions([Condition(num_rows=n, column_values=equal)])
+                rows = rows["table"] if isinstance(rows, dict) else rows
                 rows = rows[meets(rows, ranges)].head(n)
             else:
                 rows = model.sample_from_conditions([Condition(num_rows=n, column_values=equal)])
