@@ -4,8 +4,9 @@ and time per 10,000 conditioned rows, in one process.
 For Adult and the credit card subset, a common condition (about 30% of the real rows), a rare
 one (about 1%) and a very rare one (one real row):
 
-* synthgen: ``gmm`` (fixed component count, so the fit is short) with ``sample(n, given=...)``,
-  exact; the sampling time is the best of 3 calls after one warm-up call (compilation);
+* synthgen: ``gmm`` (fixed component count, so the fit is short) or ``kde`` (``--model kde``,
+  its defaults) with ``sample(n, given=...)``, exact; the sampling time is the best of 3 calls
+  after one warm-up call (compilation);
 * SDV GaussianCopula: ``sample_from_conditions`` (direct conditioning on equalities; SDV has no
   range conditions, so for a range it samples ``n`` rows on the equality part and the rows
   inside the range are what it returned); one timed call;
@@ -18,7 +19,8 @@ fewer than two real rows meet it).  Run with the SDV environment::
 
     PYTHONPATH=. /work/venv-sdv/bin/python benchmarks/bench_conditional.py [--rows 10000] [--data adult,creditcard]
 
-Results: ``benchmarks/results/conditional_<data>.json``, one file per data set.
+Results: ``benchmarks/results/conditional_<data>.json``, one file per data set
+(``conditional_<data>_kde.json`` with ``--model kde``).
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ def main() -> None:
     ap.add_argument("--tvae-epochs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default="adult,creditcard", help="comma-separated: adult, creditcard")
+    ap.add_argument("--model", default="gmm", choices=("gmm", "kde"),
+                    help="synthgen's model: gmm (fixed component count) or kde (its defaults)")
     args = ap.parse_args()
     n = args.rows
     out = {"rows_per_call": n, "tvae_epochs": args.tvae_epochs, "data": {}}
@@ -123,12 +127,14 @@ def main() -> None:
         load, k = sets[name]
         df = load(None, 0) if name == "adult" else load()
         t = time.perf_counter()
-        gen = synthgen.make("gmm", n_components=k).fit(df, seed=args.seed)
+        spec = {"n_components": k} if args.model == "gmm" else {}
+        gen = synthgen.make(args.model, **spec).fit(df, seed=args.seed)
         fit_s = time.perf_counter() - t
         gc, gc_fit = fit_sdv("gaussian_copula", df, 0)
         tvae, tvae_fit = fit_sdv("tvae", df, args.tvae_epochs)
-        entry = {"fit_seconds": {"synthgen_gmm": fit_s, "sdv_gaussian_copula": gc_fit,
-                                 "sdv_tvae": tvae_fit}, "gmm_components": k, "conditions": {}}
+        entry = {"model": args.model, "fit_seconds": {f"synthgen_{args.model}": fit_s, "sdv_gaussian_copula": gc_fit,
+                                 "sdv_tvae": tvae_fit}, "gmm_components": k if args.model == "gmm" else None,
+                 "conditions": {}}
         for level, given in conditions(name, df).items():
             res = {"given": {c: list(v) if isinstance(v, tuple) else v for c, v in given.items()},
                    "real_rows": int(meets(df, given).sum()), "real_share": float(meets(df, given).mean())}
@@ -150,7 +156,8 @@ def main() -> None:
                                      {a: b for a, b in v.items() if a != "rows"})
                                 for k2, v in res.items()}, flush=True)
         out["data"][name] = entry
-        print("wrote", write_result(f"conditional_{name}", {**out, "data": {name: entry}}))
+        suffix = "" if args.model == "gmm" else f"_{args.model}"
+        print("wrote", write_result(f"conditional_{name}{suffix}", {**out, "data": {name: entry}}))
 
 
 if __name__ == "__main__":
