@@ -356,3 +356,41 @@ def test_registration_parts_are_exact(plates):
         gen.sample(5, given={"region": "Atlantis"})
     fallback = _NoExact().fit(plates, seed=0).sample(100, seed=2, given={"tag": "CA"})
     assert all(m.startswith("CA") for m in fallback)
+
+
+# ---------------------------------------------------------------------------------------------
+# circuit: evidence in the upward pass, top-down draws
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def circuit_table():
+    r = np.random.default_rng(0)
+    a = r.choice(["x", "y", "z"], size=800)
+    b = np.where(r.random(800) < 0.7, np.where(a == "x", "p", "q"), r.choice(["p", "q"], size=800))
+    c = np.where(r.random(800) < 0.6, np.where(b == "p", "u", "v"), r.choice(["u", "v", "w"], 800))
+    n = np.where(a == "x", 10, 30) + r.integers(0, 10, size=800)
+    return pd.DataFrame({"a": a, "b": b, "c": c, "n": n})
+
+
+@pytest.fixture(scope="module")
+def circuit(circuit_table):
+    return synthgen.make("circuit", n_hidden=3, n_trees=2, epochs=5).fit(circuit_table, seed=0)
+
+
+def test_circuit_conditional_by_enumeration(circuit):
+    """p(a, b | c = u) from the circuit's own scores of every completion, summed over n."""
+    rows = circuit.sample(N, seed=1, given={"c": "u"})
+    assert circuit.conditional_summary_["method"] == "exact circuit conditional"
+    assert (rows["c"] == "u").all()
+    grid = pd.DataFrame([(a, b, "u", k) for a in "xyz" for b in "pq" for k in range(10, 40)],
+                        columns=["a", "b", "c", "n"])
+    p = pd.Series(np.exp(circuit.score_samples(grid))).groupby([grid["a"], grid["b"]]).sum()
+    p /= p.sum()
+    freq = rows.groupby(["a", "b"]).size().reindex(p.index, fill_value=0) / len(rows)
+    assert np.abs(freq.to_numpy() - p.to_numpy()).max() < 0.015
+
+
+def test_circuit_ranges_are_exact(circuit):
+    rows = circuit.sample(2000, seed=2, given={"n": (32, 35), "b": "q"})
+    assert rows["n"].between(32, 35).all() and (rows["b"] == "q").all()

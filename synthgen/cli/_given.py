@@ -21,8 +21,8 @@ from ..errors import InvalidParameterError
 GivenOpt = Annotated[Optional[str], typer.Option(
     "--given", metavar="CONDS",
     help="Conditions every row carries, e.g. \"sex=Female,age>=60\" (=, >=, <=, >, <; commas "
-         "join them). Exact for gaussian, gmm, pca_gmm and kde; other models sample by "
-         "rejection. See docs/conditional.md.")]
+         "join them). Exact for gaussian, gmm, pca_gmm, kde and circuit; vae by "
+         "importance resampling. See docs/conditional.md.")]
 
 _CLAUSE = re.compile(r"^\s*(`[^`]+`|[A-Za-z_][\w.\-]*)\s*(==|=|>=|<=|>|<)\s*(.+?)\s*$")
 

@@ -2,7 +2,8 @@
 
 The vectoriser turns ``given`` into :class:`~synthgen.vectorisers._evidence.Evidence` in matrix
 space; a generator that can condition exactly does so in its ``_condition_fn(key, evidence, n)``
-hook (the Gaussian family: gaussian, gmm, pca_gmm, and kde with a Gaussian kernel).  What it
+hook (gaussian, gmm, pca_gmm and kde in closed form, the circuit by an upward pass, the vae by
+importance resampling in latent space).  What it
 cannot do exactly is done by rejection on top: the remaining range conditions of an exact model,
 or every condition for a model without the hook (drawn rows decoded, rows without the given
 values dropped).  Either way every returned row carries the condition, and when the quota
@@ -158,7 +159,7 @@ def _shortfall(n, found, drawn, how) -> SamplingError:
         f"found {found} of {n} rows carrying the condition after {drawn} candidates "
         f"({how}; acceptance {found / max(drawn, 1):.4%}); the condition is too rare for "
         "rejection under this model: relax it, or use a model that conditions exactly "
-        "(gaussian, gmm, pca_gmm, kde)"
+        "(gaussian, gmm, pca_gmm, kde, circuit)"
     )
 
 
