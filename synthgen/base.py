@@ -173,16 +173,31 @@ class Generator:
         """
 
     # -- sampling -------------------------------------------------------------------------------
-    def sample(self, n: int, *, seed: int | None = None):
-        """``n`` new rows, in the form ``fit`` was given.  Same seed, same rows."""
+    def sample(self, n: int, *, seed: int | None = None, given=None):
+        """``n`` new rows, in the form ``fit`` was given.  Same seed, same rows.
+
+        ``given``: a dict of column -> value or ``(lo, hi)`` range (every row), or a DataFrame
+        of conditions (one row per sampled row); every row returned carries it (see
+        :mod:`synthgen.sampling.conditional`).
+        """
         n = check_n(n)
+        if given is not None:
+            from .sampling.conditional import sample_given
+
+            return sample_given(self, n, given, seed)
         X = self.sample_matrix(n, seed=seed)
         return self.vectoriser_.inverse_transform(X)
 
-    def iter_sample(self, n: int, *, seed: int | None = None, chunk_rows: int = 65536) -> Iterator[Any]:
+    def iter_sample(self, n: int, *, seed: int | None = None, chunk_rows: int = 65536,
+                    given=None) -> Iterator[Any]:
         """``sample(n, seed)`` in chunks of at most ``chunk_rows`` rows, in bounded memory."""
         n = check_n(n)
         chunk_rows = check_n(chunk_rows, "chunk_rows")
+        if given is not None:
+            from .sampling.conditional import iter_sample_given
+
+            yield from iter_sample_given(self, n, given, seed, chunk_rows)
+            return
         key = self._next_key(seed)
         for start in range(0, n, chunk_rows):
             stop = min(n, start + chunk_rows)
@@ -386,6 +401,10 @@ class Generator:
     # -- hooks ----------------------------------------------------------------------------------
     def _fit(self, key, X, hp: dict[str, Any]):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    #: ``(key, evidence, n) -> (matrix rows, summary)`` where the model conditions exactly, or
+    #: None (conditional sampling then falls back to rejection); see sampling/conditional.py
+    _condition_fn = None
 
     def _sampler(self):
         """The pure sampling function ``(key, params, n) -> X``; override to bind settings."""

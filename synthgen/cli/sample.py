@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InvalidParameterError
 from . import _common as common
-from . import _filter
+from . import _filter, _given
 from ._common import ModelOpt, OutOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
 
@@ -39,21 +39,26 @@ def sample(
     alpha: AlphaOpt = None,
     threshold: ThresholdOpt = None,
     check_output: CheckOpt = False,
+    given: _given.GivenOpt = None,
 ) -> None:
     """Sample N new rows from a generator fitted on DATA, or from a saved model.
 
     With neither --data nor --from, fits the default model on the embedded credit card data.
-    --avoid-training and --require wrap the generator in the rejection sampler.
+    --avoid-training and --require wrap the generator in the rejection sampler; --given
+    conditions every row (docs/conditional.md).
     """
     n = common.check_positive(n, "--n")
     chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
     seed = common.check_seed_option(seed)
     common.check_output(output, kind="rows")
+    conditions, require = _given.fallback(given, require, quiet=quiet)
     settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
     gen = obtain_generator(model, from_, data, param, seed, quiet, settings, output=output)
-    chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows)
+    extra = {} if conditions is None else {"given": conditions}
+    chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows, **extra)
     common.write_chunks(chunks, n, output, quiet=quiet, count_option="--n")
     _filter.report(gen, quiet=quiet)
+    _given.report(gen, quiet=quiet)
 
 
 def obtain_generator(model: str | None, from_: Path | None, data: str | None,

@@ -33,6 +33,7 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
              seed: int = 0,
              real_correlation_threshold: float = SDMETRICS_THRESHOLDS["real_correlation_threshold"],
              real_association_threshold: float = SDMETRICS_THRESHOLDS["real_association_threshold"],
+             given: dict | None = None,
              ) -> "Report":
     """Compare ``synthetic`` rows with the ``real`` rows they imitate; returns a :class:`Report`.
 
@@ -45,6 +46,9 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
     thresholds select the column pairs that count in the column pair trends, as in SDMetrics'
     QualityReport, whose defaults (0.5, 0.3) they are; ``**synthgen.evaluation.EVERY_PAIR``
     sets both to 0, so that every pair counts (the published papers' convention).
+    ``given``: the condition the synthetic rows were sampled with (``sample(n, given=...)``);
+    the report then also compares them with the real rows meeting it (``"conditional"``, see
+    :func:`synthgen.evaluation.conditional.conditional_fidelity`).
     """
     seed = check_seed(seed)
     corr_t = Float(0, 1)("real_correlation_threshold", real_correlation_threshold)
@@ -82,6 +86,12 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
                    "holdout": None if tables.holdout is None else len(tables.holdout)},
         "columns": dict(tables.kinds),
     }
+    if given is not None:
+        from .conditional import conditional_fidelity
+
+        results["conditional"] = conditional_fidelity(
+            real, synthetic, given, real_correlation_threshold=corr_t,
+            real_association_threshold=assoc_t)
     plot_data = {"real": tables.real, "synthetic": tables.synthetic, "kinds": tables.kinds, **distances}
     return Report(results, plot_data=plot_data)
 

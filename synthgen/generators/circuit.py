@@ -486,6 +486,15 @@ class CircuitGenerator(Generator):
     _sample_fn = staticmethod(sample_circuit)
     _log_prob_fn = staticmethod(log_prob_circuit)
 
+    #: ranges conditioned on exactly: any number (evidence on each variable's states)
+    _condition_ranges = math.inf
+
+    def _condition_fn(self, key, evidence, n):
+        """Exact: evidence in one upward pass, then top-down draws (``_circuit_conditional.py``)."""
+        from ._circuit_conditional import condition_circuit
+
+        return condition_circuit(key, self.params_, self.layout_, evidence, n)
+
     def training_summary(self) -> dict[str, Any]:
         out = super().training_summary()
         hist = [h for h in self.history_ if not math.isnan(h)]

@@ -88,6 +88,14 @@ class GaussianGenerator(Generator):
     def _set_extra_state(self, extra):
         self.covariance_type_ = extra.get("covariance_type", self.covariance_type)
 
+    def _condition_fn(self, key, evidence, n):
+        """Exact: the conditional normal (Schur complement), see ``_conditional.py``."""
+        from ._conditional import condition_mixture, gaussian_mixture
+
+        L = np.asarray(self.params_.chol, np.float64)
+        mix = gaussian_mixture([0.0], np.asarray(self.params_.mean)[None], L @ L.T)
+        return condition_mixture(key, mix, evidence, n, "exact conditional normal")
+
     @property
     def mean_(self):
         self._check_fitted()

@@ -564,6 +564,14 @@ class GMMGenerator(Generator):
     _sample_fn = staticmethod(sample_gmm)
     _log_prob_fn = staticmethod(log_prob_gmm)
 
+    def _condition_fn(self, key, evidence, n):
+        """Exact: components re-weighted by their likelihood of the evidence, each conditioned
+        by its Schur complement (see ``_conditional.py``)."""
+        from ._conditional import condition_mixture, gmm_mixture
+
+        return condition_mixture(key, gmm_mixture(self.params_), evidence, n,
+                                 "exact conditional mixture")
+
     # -- fitted attributes ----------------------------------------------------------------------
     @property
     def weights_(self) -> np.ndarray:

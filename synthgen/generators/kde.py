@@ -622,6 +622,15 @@ class KDEGenerator(Generator):
     _sample_fn = staticmethod(sample_kde)
     _log_prob_fn = staticmethod(log_prob_kde)
 
+    #: ranges it conditions on exactly: any number (a product kernel)
+    _condition_ranges = math.inf
+
+    def _condition_fn(self, key, evidence, n):
+        """Exact: kernels weighted by their likelihood of the evidence (``_conditional.py``)."""
+        from ._conditional import condition_kde
+
+        return condition_kde(key, self.params_, self._kernel(), evidence, n)
+
     @property
     def cat_smoothing_(self) -> float | None:
         """The categorical kernel's probability of another category (None: no such kernel)."""

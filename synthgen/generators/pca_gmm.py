@@ -207,6 +207,14 @@ class PCAGMMGenerator(GMMGenerator):
         self._check_fitted()
         return self.params_.mixture
 
+    def _condition_fn(self, key, evidence, n):
+        """Exact: the data-space mixture with low-rank-plus-diagonal covariances, conditioned
+        in closed form (see ``_conditional.py``)."""
+        from ._conditional import condition_mixture, pca_gmm_mixture
+
+        return condition_mixture(key, pca_gmm_mixture(self.params_), evidence, n,
+                                 "exact conditional mixture (PCA density)")
+
     # -- fitted attributes ----------------------------------------------------------------------
     @property
     def mean_(self) -> np.ndarray:

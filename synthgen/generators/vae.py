@@ -12,6 +12,7 @@ after training (``prior="learned"``, see ``_vae_prior``), or N(0, I) (``prior="s
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -178,6 +179,15 @@ class VAEGenerator(Generator):
     def _sample_block_range(self, key, first_block: int, n_blocks: int):
         return _sample_block_range(key, first_block, self.params_, self.prior_, n_blocks=n_blocks,
                                    arch=self.arch_, mode=self._mode())
+
+    #: ranges conditioned on by importance weights: any number
+    _condition_ranges = math.inf
+
+    def _condition_fn(self, key, evidence, n):
+        """Self-normalised importance resampling in latent space (``_vae_conditional.py``)."""
+        from ._vae_conditional import condition_vae
+
+        return condition_vae(key, self, evidence, n)
 
     # -- scoring --------------------------------------------------------------------------------
     def score_samples(self, data, *, n_importance: int | None = None) -> np.ndarray:
