@@ -149,7 +149,7 @@ class Generator:
         params = new._fit(fit_key, jax.device_put(np.asarray(matrix, dtype=np.float32)), hp)
         _check_finite_params(self.name, params)
         if private:
-            new.privacy_ = private_fit.ledger.to_json()
+            new.privacy_ = dict(private_fit.ledger.to_json(), metadata=private_fit.schema)
             del new._private_fit_
         new.params_ = params
         new._sample_key_ = np.asarray(stream_key)

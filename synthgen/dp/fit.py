@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import InvalidDataError, InvalidParameterError
 from .accounting import Ledger, calibrate
+from .params import check_privacy
 from .schema import conform, estimate_schema, load_schema, plan_schema, private_vectoriser
 
 #: share of the budget spent on metadata when some must be estimated from the data
@@ -52,6 +53,7 @@ def prepare(gen, data, hp: dict[str, Any], seed: int):
             "from public_metadata (or private estimates)")
     if data.shape[1] == 0:
         raise InvalidDataError("the data has no columns")
+    check_privacy(hp)
     schema = load_schema(hp.get("public_metadata"))
     unknown = sorted(set(schema) - {str(c) for c in data.columns})
     if unknown:
