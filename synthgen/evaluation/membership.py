@@ -10,8 +10,8 @@ coin; 1: every member found):
 * **Density attack** (a shadow model, as DOMIAS, van Breugel et al., AISTATS 2023): a
   Gaussian kernel density fitted on the synthetic rows against one fitted on reference rows
   (half of the holdout, never used as candidates); a candidate where the synthetic density
-  is high relative to the reference density is called a member.  Bandwidths follow Scott's
-  rule on the encoded rows.
+  is high relative to the reference density is called a member.  Each bandwidth is half
+  the median nearest-neighbour distance among the rows it is fitted on.
 
 Rows are encoded as in :mod:`synthgen.evaluation.privacy` (standardised numbers, one-hot
 categories).  Memory is bounded: candidates are scored in chunks against at most
@@ -52,12 +52,20 @@ def nearest_distance(Q: np.ndarray, R: np.ndarray) -> np.ndarray:
     return np.concatenate([np.sqrt(d.min(axis=1)) for d in _sq_dist_chunks(Q, R)])
 
 
-def kde_log_density(Q: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """Log density of ``Q`` under a Gaussian KDE of ``R`` (Scott's rule, isotropic bandwidth
-    on the per-feature standard deviations' mean)."""
+def bandwidth(R: np.ndarray, rng: np.random.Generator, rows: int = 500) -> float:
+    """Half the median distance from a row of ``R`` to its nearest other row (on a subsample):
+    narrow enough that a kernel on a copied record stands out, as an attacker would want."""
+    pick = rng.choice(len(R), min(rows, len(R)), replace=False)
+    d2 = next(_sq_dist_chunks(R[pick], R[pick])) if len(pick) <= _CHUNK else np.concatenate(
+        list(_sq_dist_chunks(R[pick], R[pick])))
+    np.fill_diagonal(d2, np.inf)
+    h = 0.5 * float(np.median(np.sqrt(d2.min(axis=1))))
+    return h if h > 0 else 1e-3
+
+
+def kde_log_density(Q: np.ndarray, R: np.ndarray, h: float) -> np.ndarray:
+    """Log density of ``Q`` under an isotropic Gaussian KDE of ``R`` with bandwidth ``h``."""
     n, d = R.shape
-    sd = float(np.mean(R.std(axis=0))) or 1.0
-    h = sd * n ** (-1.0 / (d + 4))
     out = [logsumexp(-0.5 * dd / h ** 2, axis=1) for dd in _sq_dist_chunks(Q, R)]
     return np.concatenate(out) - np.log(n) - d * np.log(h * np.sqrt(2 * np.pi))
 
@@ -84,8 +92,12 @@ def membership_inference(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: 
     syn_pick = rng.choice(len(synthetic), min(len(synthetic), max_model_rows), replace=False)
     syn = enc.transform(synthetic.iloc[np.sort(syn_pick)])
     dcr = roc_auc(-nearest_distance(members, syn), -nearest_distance(non, syn))
-    density = roc_auc(kde_log_density(members, syn) - kde_log_density(members, ref),
-                      kde_log_density(non, syn) - kde_log_density(non, ref))
+    h_syn, h_ref = bandwidth(syn, rng), bandwidth(ref, rng)
+
+    def score(Q):
+        return kde_log_density(Q, syn, h_syn) - kde_log_density(Q, ref, h_ref)
+
+    density = roc_auc(score(members), score(non))
     return {"dcr_auc": dcr, "density_auc": density, "n_members": int(len(members)),
             "n_non_members": int(len(non)), "n_reference": int(len(ref)),
             "reading": "ROC AUC of telling training rows from holdout rows; 0.5 = no better than chance"}
