@@ -126,8 +126,14 @@ class Generator:
 
         seed = check_seed(0 if seed is None else seed)
         hp = self._validated_params()
-        vec = self._make_vectoriser(hp["vectoriser"], X)
-        matrix = vec.fit_transform(X)
+        private = hp.get("epsilon") is not None
+        if private:  # budget checked, metadata and vectoriser made privately (synthgen.dp)
+            from .dp.fit import prepare
+
+            vec, matrix, private_fit = prepare(self, X, hp, seed)
+        else:
+            vec = self._make_vectoriser(hp["vectoriser"], X)
+            matrix = vec.fit_transform(X)
         check_matrix(matrix, vec.get_feature_names_out(), what="the training data",
                      min_rows=self.min_rows)
         self._check_training_matrix(matrix, vec)
@@ -137,9 +143,14 @@ class Generator:
         new.n_features_in_ = matrix.shape[1]
         new.n_train_ = matrix.shape[0]
         new.fit_seed_ = seed
+        if private:
+            new._private_fit_ = private_fit
         # device_put, not jnp.asarray: the conversion would compile a program per row count
         params = new._fit(fit_key, jax.device_put(np.asarray(matrix, dtype=np.float32)), hp)
         _check_finite_params(self.name, params)
+        if private:
+            new.privacy_ = dict(private_fit.ledger.to_json(), metadata=private_fit.schema)
+            del new._private_fit_
         new.params_ = params
         new._sample_key_ = np.asarray(stream_key)
         new._n_sample_calls_ = 0
@@ -329,8 +340,11 @@ class Generator:
     def training_summary(self) -> dict[str, Any]:
         """What the fit saw and chose, as JSON values (written into the model file)."""
         self._check_fitted()
-        return {"n_rows": int(self.n_train_), "n_features": int(self.n_features_in_),
-                "seed": int(self.fit_seed_)}
+        out = {"n_rows": int(self.n_train_), "n_features": int(self.n_features_in_),
+               "seed": int(self.fit_seed_)}
+        if getattr(self, "privacy_", None) is not None:
+            out["privacy"] = self.privacy_
+        return out
 
     def _get_state(self) -> dict[str, Any]:
         """Fitted state beyond ``params_``; subclasses extend ``_extra_state``."""
@@ -396,6 +410,11 @@ class Generator:
         obj.params_ = jax.tree_util.tree_map(jax.numpy.asarray, trees["params"])
         obj.vectoriser_ = vec_cls.from_state(trees["vectoriser"])
         obj._set_state(trees["state"])
+        privacy = (config.get("training") or {}).get("privacy")
+        if privacy is not None:
+            from .dp.ledger_file import check_privacy_record
+
+            obj.privacy_ = check_privacy_record(privacy)
         return obj
 
     # -- hooks ----------------------------------------------------------------------------------

@@ -43,6 +43,11 @@ EveryPairOpt = Annotated[bool, typer.Option(
          "papers' convention) instead of SDMetrics QualityReport's 0.5 and 0.3.")]
 
 
+FromOpt = Annotated[Optional[Path], typer.Option(
+    "--from", metavar="MODEL.sgm",
+    help="The model that made SYNTHETIC: its differential-privacy record is shown.")]
+
+
 def evaluate(
     real: RealArg,
     synthetic: SyntheticArg,
@@ -53,6 +58,7 @@ def evaluate(
     seed: EvalSeedOpt = 0,
     every_pair: EveryPairOpt = False,
     quiet: QuietOpt = False,
+    model_file: FromOpt = None,
 ) -> None:
     """Compare SYNTHETIC rows with the REAL rows: fidelity, detection, utility and privacy.
 
@@ -67,7 +73,8 @@ def evaluate(
         tables["--holdout"] = (holdout, common.load_data(holdout, option="--holdout"))
     check_columns(tables)
     check_target(target, *tables["REAL"])
-    report = run(tables, target, seed, every_pair, quiet)
+    model = None if model_file is None else common.load_generator(model_file, quiet=quiet)
+    report = run(tables, target, seed, every_pair, quiet, model=model)
     show(report)
     for path, write in ((json_, report.to_json), (html, report.to_html)):
         if path is not None:
@@ -106,7 +113,7 @@ def check_target(target: str | None, name: str, real) -> None:
             + (f" (columns: {', '.join(columns)})" if columns else " (a list of strings)"))
 
 
-def run(tables: dict, target: str | None, seed: int, every_pair: bool, quiet: bool):
+def run(tables: dict, target: str | None, seed: int, every_pair: bool, quiet: bool, model=None):
     """``synthgen.evaluate`` on the loaded tables, with a status line."""
     from ..evaluation import EVERY_PAIR
     from ..evaluation import evaluate as evaluate_tables
@@ -118,7 +125,7 @@ def run(tables: dict, target: str | None, seed: int, every_pair: bool, quiet: bo
     thresholds = dict(EVERY_PAIR) if every_pair else {}
     with common.status(message, quiet=quiet):
         return evaluate_tables(data["REAL"], data["SYNTHETIC"], holdout=data.get("--holdout"),
-                               target=target, seed=seed, **thresholds)
+                               target=target, seed=seed, model=model, **thresholds)
 
 
 def show(report) -> None:

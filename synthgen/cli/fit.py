@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -11,6 +11,14 @@ from . import _common as common
 from . import _filter
 from ._common import DataArg, ModelOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
+
+EpsilonOpt = Annotated[Optional[float], typer.Option(
+    "--epsilon", help="Fit with (epsilon, delta)-differential privacy (gaussian, gmm; needs "
+                      "synthgen[dp] and --delta). See docs/privacy.md.")]
+DeltaOpt = Annotated[Optional[float], typer.Option("--delta", help="The delta of a private fit.")]
+MetadataOpt = Annotated[Optional[Path], typer.Option(
+    "--public-metadata", metavar="SCHEMA.json",
+    help="Column bounds and categories known without the data (private fits).")]
 
 ModelOutOpt = Annotated[Path, typer.Option(
     "--output", "-o", metavar="MODEL.sgm", help="Where to write the fitted model.")]
@@ -28,6 +36,9 @@ def fit(
     alpha: AlphaOpt = None,
     threshold: ThresholdOpt = None,
     check_output: CheckOpt = False,
+    epsilon: EpsilonOpt = None,
+    delta: DeltaOpt = None,
+    public_metadata: MetadataOpt = None,
 ) -> None:
     """Fit a generator on DATA and save it to a model file.
 
@@ -38,10 +49,19 @@ def fit(
     common.check_output(output, kind="model")
     seed = common.check_seed_option(seed)
     settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
-    gen = common.make_generator(model, common.parse_params(param), quiet=quiet)
+    params = common.parse_params(param)
+    privacy = {"epsilon": epsilon, "delta": delta,
+               "public_metadata": None if public_metadata is None else str(public_metadata)}
+    params.update({k: v for k, v in privacy.items() if v is not None})
+    gen = common.make_generator(model, params, quiet=quiet)
     gen = _filter.wrap(gen, settings)
     frame = common.load_data(data, option="DATA")
     common.fit_generator(gen, frame, seed=seed, quiet=quiet)
     gen.save(output)
     if not quiet:
         common.stderr_console().print(f"saved {gen.name} model to {output}", highlight=False)
+        record = getattr(gen, "privacy_", None)
+        if record is not None:
+            from ..dp.report import privacy_line
+
+            common.stderr_console().print(privacy_line(record), highlight=False)

@@ -47,6 +47,14 @@ def summary_rows(r: dict) -> list[tuple[str, str, str]]:
         ("NNDR median", f"{_fmt(p['nndr']['synthetic']['median'])} / "
          f"{_fmt(p['nndr']['baseline']['median'])}", f"synthetic / {p['baseline']}"),
     ]
+    mia = r.get("membership_inference")
+    if mia is not None:
+        rows += [("membership attack AUC", f"{_fmt(mia['dcr_auc'])} / {_fmt(mia['density_auc'])}",
+                  "DCR / density; 0.5 = chance")]
+    dp = r.get("differential_privacy")
+    if dp is not None:
+        rows += [("differential privacy", f"eps {dp['epsilon']:g}, delta {dp['delta']:g}",
+                  f"spent {dp['epsilon_spent']:.4g} ({dp['accountant']})")]
     return rows
 
 

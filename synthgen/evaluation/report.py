@@ -21,6 +21,7 @@ from ..random import check_seed
 from ._tables import Encoder, align
 from .detection import detection
 from .fidelity import SDMETRICS_THRESHOLDS, fidelity
+from .membership import membership_inference
 from .privacy import privacy
 from .utility import split_real, utility
 from ._summary import _fmt, _threshold_reading, summary_rows, summary_title
@@ -30,7 +31,7 @@ SHOWN_PAIRS = 10
 
 
 def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: str | None = None,
-             seed: int = 0,
+             seed: int = 0, model=None,
              real_correlation_threshold: float = SDMETRICS_THRESHOLDS["real_correlation_threshold"],
              real_association_threshold: float = SDMETRICS_THRESHOLDS["real_association_threshold"],
              given: dict | None = None,
@@ -49,6 +50,8 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
     ``given``: the condition the synthetic rows were sampled with (``sample(n, given=...)``);
     the report then also compares them with the real rows meeting it (``"conditional"``, see
     :func:`synthgen.evaluation.conditional.conditional_fidelity`).
+    With a ``holdout``, membership-inference attacks are run (:mod:`.membership`); with the
+    fitted ``model``, its differential-privacy record (if it was fitted privately) is shown.
     """
     seed = check_seed(seed)
     corr_t = Float(0, 1)("real_correlation_threshold", real_correlation_threshold)
@@ -85,6 +88,9 @@ def evaluate(real, synthetic, *, holdout=None, target: str | None = None, task: 
         "n_rows": {"real": len(tables.real), "synthetic": len(tables.synthetic),
                    "holdout": None if tables.holdout is None else len(tables.holdout)},
         "columns": dict(tables.kinds),
+        "membership_inference": None if tables.holdout is None else membership_inference(
+            tables.real, tables.synthetic, tables.holdout, tables.kinds, seed=seed),
+        "differential_privacy": getattr(model, "privacy_", None),
     }
     if given is not None:
         from .conditional import conditional_fidelity

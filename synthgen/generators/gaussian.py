@@ -10,6 +10,7 @@ import numpy as np
 
 from .._params import Choice, Float, Param
 from ..base import Generator
+from ..dp.params import PRIVACY_PARAMS, check_privacy
 from ._draws import standard_normal_rows
 from ._linalg import mvn_log_prob_chol, mvn_log_prob_diag
 
@@ -65,10 +66,17 @@ class GaussianGenerator(Generator):
     hyperparameters = {
         "covariance_type": Param("full", Choice("full", "diag"), "full or diagonal covariance"),
         "reg_covar": Param(1e-6, Float(0), "added to the covariance's diagonal"),
+        **PRIVACY_PARAMS,
     }
 
     def _fit(self, key, X, hp):
         self.covariance_type_ = hp["covariance_type"]
+        check_privacy(hp)
+        if hp["epsilon"] is not None:
+            from ..dp.models import fit_gaussian_private
+
+            return fit_gaussian_private(key, X, self._private_fit_, covariance_type=hp["covariance_type"],
+                                        reg_covar=hp["reg_covar"])
         if hp["covariance_type"] == "diag":
             return fit_gaussian(X, covariance_type="diag", reg_covar=hp["reg_covar"])
         return fit_gaussian_float64(np.asarray(X), reg_covar=hp["reg_covar"])
@@ -81,6 +89,12 @@ class GaussianGenerator(Generator):
         since (the hyperparameter takes effect at the next ``fit``)."""
         self._check_fitted()
         return log_prob_gaussian_diag if self.covariance_type_ == "diag" else log_prob_gaussian
+
+    def _plan_private(self, ledger, share, hp):
+        from ..dp.models import plan_moments
+
+        check_privacy(hp)
+        plan_moments(ledger, "gaussian", share)
 
     def _extra_state(self):
         return {"covariance_type": self.covariance_type_}

@@ -27,6 +27,7 @@ from jax.scipy.special import logsumexp
 from .._compile_cache import bucket
 from .._params import AnyOf, Check, Choice, Float, Int, Param
 from ..base import Generator
+from ..dp.params import PRIVACY_PARAMS, check_privacy
 from ..errors import InvalidDataError, InvalidParameterError
 from ._draws import standard_normal_rows, uniform
 from ._em import COVARIANCE_TYPES, chunk_rows, component_log_prob, em_pool, group_size, log_det_prec, pad_rows
@@ -539,10 +540,26 @@ class GMMGenerator(Generator):
         "refine_rounds": Param(1, Int(0), "with n_components='bic': rounds that restart each "
                                "count from the neighbouring counts' fits (split the worst-explained "
                                "rows off, merge the lightest component away); the better fit is kept"),
+        **PRIVACY_PARAMS,
+        "private_iter": Param(10, Int(1), "EM iterations of a private fit (each one is a release)"),
     }
 
     # -- fitting --------------------------------------------------------------------------------
+    def _plan_private(self, ledger, share, hp):
+        from ..dp.models import plan_gmm
+
+        check_privacy(hp)
+        plan_gmm(ledger, share, hp)
+
     def _fit(self, key, X, hp):
+        check_privacy(hp)
+        if hp["epsilon"] is not None:
+            from ..dp.models import fit_gmm_private, private_gmm_summary
+
+            params = fit_gmm_private(key, X, self._private_fit_, n_components=hp["n_components"],
+                                     n_iter=hp["private_iter"], reg_covar=hp["reg_covar"])
+            self._set_selection(private_gmm_summary(hp))
+            return params
         params, summary = select_gmm(key, X, **_gmm_settings(hp))
         self._set_selection(summary)
         return params
