@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "synthgen.dask needs Dask: pip install synthgen[dask] (dask[dataframe] and distributed)"
     ) from exc
 
-#from ._fit import fit
+from ._fit import fit
 from ._parquet import write_parquet
 from ._sampling import sample
 #from ._scoring import nearest_distances, score_samples
