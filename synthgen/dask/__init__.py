@@ -20,6 +20,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ._fit import fit
 from ._parquet import write_parquet
 from ._sampling import sample
-#from ._scoring import nearest_distances, score_samples
+from ._scoring import nearest_distances, score_samples
 
 __all__ = ["sample", "fit", "score_samples", "nearest_distances", "write_parquet"]
