@@ -103,7 +103,7 @@ class _cluster:
         if self.scheduler is not None:
             return self.scheduler
         self.cluster = self.local_cls(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=logging.ERROR)
+                                      dashboard_address=":0", silence_logs=logging.ERROR)
         return self.cluster
 
     def __exit__(self, *exc):

@@ -126,21 +126,24 @@ class _Source:
 
 def _on_partition(part, index, vec, columns, dtypes, fn, args):
     part = check_partition(part, index, columns, dtypes)
+    raw = np.asarray(vec._transform(part), np.float64)
+    if len(raw):
+        check_matrix(raw, columns, what=f"partition {index}")
+    # the models see the float32 matrix, as in memory; the bounds are the raw values'
     X = vec.transform(part).astype(np.float64)
-    if len(X):
-        check_matrix(X, columns, what=f"partition {index}")
+    if fn is _moments:
+        return fn(X, raw)
     return fn(X, *args)
 
 
-def _moments(X) -> dict:
+def _moments(X, raw) -> dict:
     n = len(X)
-    d = X.shape[1]
     if n == 0:
         return {"n": 0}
     mean = X.mean(axis=0)
     Xc = X - mean
-    return {"n": n, "mean": mean, "m2": Xc.T @ Xc, "min": X.min(axis=0), "max": X.max(axis=0),
-            "d": d}
+    return {"n": n, "mean": mean, "m2": Xc.T @ Xc, "min": raw.min(axis=0), "max": raw.max(axis=0),
+            "d": X.shape[1]}
 
 
 def _merge_moments(a: dict, b: dict) -> dict:
