@@ -9,6 +9,7 @@ import typer
 
 from ..errors import InvalidParameterError
 from . import _common as common
+from . import _dask
 from . import _filter, _given
 from ._common import ModelOpt, OutOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
@@ -40,20 +41,36 @@ def sample(
     threshold: ThresholdOpt = None,
     check_output: CheckOpt = False,
     given: _given.GivenOpt = None,
+    workers: _dask.WorkersOpt = None,
+    scheduler: _dask.SchedulerOpt = None,
 ) -> None:
     """Sample N new rows from a generator fitted on DATA, or from a saved model.
 
     With neither --data nor --from, fits the default model on the embedded credit card data.
     --avoid-training and --require wrap the generator in the rejection sampler; --given
     conditions every row (docs/conditional.md).
+    --workers or --scheduler draw the rows on Dask workers into a Parquet dataset folder
+    (--chunk-rows rows per part).
     """
     n = common.check_positive(n, "--n")
     chunk_rows = common.check_positive(chunk_rows, "--chunk-rows")
     seed = common.check_seed_option(seed)
-    common.check_output(output, kind="rows")
+    distributed = _dask.wanted(workers, scheduler)
+    if distributed:
+        if given is not None:
+            raise InvalidParameterError("--given cannot be combined with --workers/--scheduler")
+        _dask.check_options(workers, scheduler, output)
+    else:
+        common.check_output(output, kind="rows")
     conditions, require = _given.fallback(given, require, quiet=quiet)
     settings = _filter.filter_settings(avoid_training, require, alpha, threshold, check_output)
-    gen = obtain_generator(model, from_, data, param, seed, quiet, settings, output=output)
+    gen = obtain_generator(model, from_, data, param, seed, quiet, settings,
+                           output=None if distributed else output)
+    if distributed:
+        _dask.sample_dataset(gen, n, seed, output, workers=workers, scheduler=scheduler,
+                             rows_per_partition=chunk_rows, quiet=quiet)
+        _filter.report(gen, quiet=quiet)
+        return
     extra = {} if conditions is None else {"given": conditions}
     chunks = gen.iter_sample(n, seed=seed, chunk_rows=chunk_rows, **extra)
     common.write_chunks(chunks, n, output, quiet=quiet, count_option="--n")
