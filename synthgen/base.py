@@ -189,11 +189,11 @@ class Generator:
 
         ``given``: a dict of column -> value or ``(lo, hi)`` range (every row), or a DataFrame
         of conditions (one row per sampled row); every row returned carries it (see
-        :mod:`synthgen.sampling.conditional`).
+        :mod:`synthgen.conditional`).
         """
         n = check_n(n)
         if given is not None:
-            from .sampling.conditional import sample_given
+            from .conditional import sample_given
 
             return sample_given(self, n, given, seed)
         X = self.sample_matrix(n, seed=seed)
@@ -205,7 +205,7 @@ class Generator:
         n = check_n(n)
         chunk_rows = check_n(chunk_rows, "chunk_rows")
         if given is not None:
-            from .sampling.conditional import iter_sample_given
+            from .conditional import iter_sample_given
 
             yield from iter_sample_given(self, n, given, seed, chunk_rows)
             return
@@ -422,7 +422,7 @@ class Generator:
         raise NotImplementedError
 
     #: ``(key, evidence, n) -> (matrix rows, summary)`` where the model conditions exactly, or
-    #: None (conditional sampling then falls back to rejection); see sampling/conditional.py
+    #: None (conditional sampling then falls back to rejection); see conditional.py
     _condition_fn = None
 
     def _sampler(self):

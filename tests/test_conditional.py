@@ -12,7 +12,7 @@ import synthgen
 from synthgen.errors import InvalidDataError, InvalidParameterError, SamplingError
 from synthgen.generators._conditional import gmm_mixture, pca_gmm_mixture
 from synthgen.generators.gaussian import GaussianGenerator
-from synthgen.sampling import conditional
+from synthgen import conditional
 
 N = 20_000
 

@@ -217,10 +217,13 @@ def test_mode_sampling_takes_each_blocks_most_likely_value(fitted_mixed):
         S = gen.sample(500, seed=4)
     finally:
         gen.set_params(sample_mode="sample")
+    from synthgen.generators import _vae_prior
     from synthgen.random import sample_key
 
-    z = np.asarray(jax.random.normal(jax.random.split(jax.random.fold_in(sample_key(4), 0))[0],
-                                     (8192, 4)))[:500]
+    # the latent points the first block decodes: its key's first half, through the fitted prior
+    k_z = jax.random.split(jax.random.fold_in(sample_key(4), 0))[0]
+    prior = None if gen.prior_ is None else _vae_prior.as_jax(gen.prior_)
+    z = np.asarray(_vae_prior.latent_draws(k_z, prior, 8192, 4))[:500]
     probs = gen.decode_matrix(z, mode="probs")
     np.testing.assert_array_equal(S[:, 2:5].argmax(1), probs[:, 2:5].argmax(1))
     np.testing.assert_array_equal(S[:, 9:], (probs[:, 9:] > 0.5).astype(float))

@@ -1,7 +1,7 @@
 """Conditional sampling of a VAE by self-normalised importance resampling in latent space.
 
-Latent points are drawn from the prior, each weighted by the decoder's likelihood of the
-evidence (a Gaussian density for a fixed number, its probability of the interval for a range,
+Latent points are drawn from the model's prior (the learned one, or N(0, I)), each weighted
+by the decoder's likelihood of the evidence (a Gaussian density for a fixed number, its probability of the interval for a range,
 Bernoulli and softmax probabilities for flags and one-hot groups); ``n`` of them are resampled
 in proportion to the weights and decoded, the evidence written into the fixed features and the
 ranged ones drawn from the decoder's Gaussian truncated to their interval.  The effective sample
@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _vae_nets as nets
+from . import _vae_prior as latent_prior
 from ._conditional import _pick, truncated_standard_normal
 
 #: smallest effective sample size accepted
@@ -85,7 +86,9 @@ def condition_vae(key, gen, evidence, n: int):
     hi[evidence.ranged] = (evidence.upper[0] - shift[evidence.ranged]) / scale[evidence.ranged]
     m = int(min(MAX_PROPOSALS, max(MIN_PROPOSALS, PROPOSALS_PER_ROW * n)))
     k_z, k_pick, k_dec, k_tn = jax.random.split(key, 4)
-    z = jax.random.normal(k_z, (m, arch.latent_dim), jnp.float32)
+    prior = getattr(gen, "prior_", None)
+    z = latent_prior.latent_draws(k_z, None if prior is None else latent_prior.as_jax(prior),
+                                  m, arch.latent_dim)
     log_w = np.asarray(_evidence_log_lik(params.net, arch, z, jnp.asarray(xs, jnp.float32),
                                          jnp.asarray(fixed_mask), jnp.asarray(lo[cont], jnp.float32),
                                          jnp.asarray(hi[cont], jnp.float32)), np.float64)

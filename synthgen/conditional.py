@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidParameterError, SamplingError
+from .errors import InvalidParameterError, SamplingError
 
 #: rows drawn per batch at most (bounds memory); batches before giving up
 MAX_BATCH = 1 << 17
@@ -45,7 +45,7 @@ def sample_given(gen, n: int, given, seed: int | None):
 
 def iter_sample_given(gen, n: int, given, seed: int | None, chunk_rows: int):
     """:func:`sample_given` in decoded chunks of at most ``chunk_rows`` rows."""
-    from ..vectorisers._evidence import apply_to_rows, evidence_for
+    from .vectorisers._evidence import apply_to_rows, evidence_for
 
     gen._check_fitted()
     evidence = evidence_for(gen.vectoriser_, given, n)
@@ -107,7 +107,7 @@ def conditional_matrix(gen, key, evidence, n: int) -> tuple[np.ndarray, Conditio
 
 
 def _one_row(evidence):
-    from ..vectorisers._evidence import Evidence
+    from .vectorisers._evidence import Evidence
 
     return Evidence(evidence.n_features, evidence.fixed, evidence.values[:1], evidence.ranged[:1],
                     evidence.lower[:1, :1], evidence.upper[:1, :1], evidence.exact.iloc[:1], {})
@@ -125,7 +125,7 @@ def _exact_then_reject(gen, key, evidence, n: int):
     """Exact on the fixed features and the first range; the other ranges by rejection."""
     import jax
 
-    from ..vectorisers._evidence import Evidence
+    from .vectorisers._evidence import Evidence
 
     first = Evidence(evidence.n_features, evidence.fixed, evidence.values, evidence.ranged[:1],
                      evidence.lower[:, :1], evidence.upper[:, :1], evidence.exact, {})
