@@ -216,7 +216,7 @@ def sdv_model(kind: str, epochs: int):
         from sdv.metadata import Metadata
         from sdv.single_table import GaussianCopulaSynthesizer, TVAESynthesizer
 
-        meta = Metadata.detect_from_dataframe(train)
+        meta = Metadata.detect_from_dataframes({"table": train}, infer_keys=None)
         model = (GaussianCopulaSynthesizer(meta) if kind == "gaussian_copula"
                  else TVAESynthesizer(meta, epochs=epochs))
         model.fit(train)

@@ -271,6 +271,17 @@ def test_default_data_is_the_embedded_creditcard_table():
     np.testing.assert_allclose(frame.to_numpy(float), expected.to_numpy(float), rtol=1e-12)
 
 
+def test_without_model_the_commands_fit_the_circuit(table_csv, tmp_path):
+    model = tmp_path / "default.sgm"
+    result = invoke("fit", table_csv, "-o", model, "--seed", 2, "-q")
+    assert result.exit_code == 0, result.output
+    fitted = synthgen.load(model)
+    assert fitted.name == "circuit"
+    expected = synthgen.make("circuit").fit(pd.read_csv(table_csv), seed=2)
+    pd.testing.assert_frame_equal(fitted.sample(25, seed=3), expected.sample(25, seed=3))
+    assert "Default: circuit" in invoke("sample", "--help").stdout
+
+
 def test_ukreg_strings_to_a_text_file(tmp_path):
     from synthgen.vectorisers import ukreg_rules
 

@@ -18,7 +18,7 @@ import typer
 from ..errors import InvalidDataError, InvalidParameterError
 
 #: The generator used when ``--model`` is not given.
-DEFAULT_MODEL = "gmm"
+DEFAULT_MODEL = "circuit"
 #: Rows written per chunk when streaming samples to a file.
 DEFAULT_CHUNK_ROWS = 65536
 EXIT_ERROR = 2

@@ -46,7 +46,7 @@ def sample(
 ) -> None:
     """Sample N new rows from a generator fitted on DATA, or from a saved model.
 
-    With neither --data nor --from, fits the default model on the embedded credit card data.
+    With neither --data nor --from, fits the default model (circuit) on the embedded credit card data.
     --avoid-training and --require wrap the generator in the rejection sampler; --given
     conditions every row (docs/conditional.md).
     --workers or --scheduler draw the rows on Dask workers into a Parquet dataset folder
