@@ -187,6 +187,7 @@ def parse_model(spec: str) -> tuple[str, dict]:
 
 
 _FITTED: dict = {}  # (name, settings without the VAE's prior) -> (generator, fit seconds)
+_EPOCHS_RUN: dict = {}  # "vae" -> epochs the last fitted vae ran (early stopping)
 
 
 def synthgen_model(name: str, params: dict):
@@ -204,6 +205,8 @@ def synthgen_model(name: str, params: dict):
             gen.prior = "standard"
         else:
             gen = synthgen.make(name, **params).fit(train, seed=0)
+            if name == "vae":
+                _EPOCHS_RUN["vae"] = int(gen.n_epochs_)
             if name == "vae" and gen.prior_ is not None:
                 _FITTED[(name, shared)] = gen
         return lambda n: gen.sample(n, seed=1)
@@ -218,9 +221,14 @@ def sdv_model(kind: str, epochs: int):
 
         meta = Metadata.detect_from_dataframes({"table": train}, infer_keys=None)
         model = (GaussianCopulaSynthesizer(meta) if kind == "gaussian_copula"
-                 else TVAESynthesizer(meta, epochs=epochs))
-        model.fit(train)
-        return lambda n: model.sample(n)
+                 else TVAESynthesizer(meta, epochs=epochs, enable_gpu=False))
+        model.fit({"table": train})
+
+        def sample(n):
+            out = model.sample(n)
+            return out["table"] if isinstance(out, dict) else out
+
+        return sample
 
     return fit
 
@@ -234,7 +242,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="*",
                     default=["circuit", "gaussian", "gmm", "pca_gmm", "kde", "vae"])
     ap.add_argument("--sdv", action="store_true", help="also SDV GaussianCopula and TVAE")
-    ap.add_argument("--tvae-epochs", type=int, default=300)
+    ap.add_argument("--tvae-epochs", type=int, default=None,
+                    help="TVAE epochs; default: as many as synthgen's vae ran in this run "
+                         "(it stops early), 300 (SDV's default) without a vae row")
     ap.add_argument("--max-rows", type=int, default=None, help="use a random subset of the rows")
     ap.add_argument("--sdv-only", action="store_true", help="only the SDV peers (with --sdv)")
     ap.add_argument("--tag", default="", help="suffix of the results file name")
@@ -267,14 +277,18 @@ def main() -> None:
         fitted = synthgen_model(name, params)
         n_fitted = len(_FITTED)
         rows.append(measure(spec, fitted, train, holdout, target, eval_rows=args.eval_rows))
+        if name == "vae":
+            rows[-1]["epochs_run"] = _EPOCHS_RUN.get("vae")
         if name == "vae" and params.get("prior") == "standard" and _FITTED and n_fitted:
             learned = next(r for r in rows if r["model"].startswith("vae") and r is not rows[-1])
             rows[-1]["fit_s"] = learned["fit_s"]
             rows[-1]["note"] = f"the network trained for the {learned['model']!r} row, N(0, I) draws"
         write_result(result, {"trtr_auc": trtr, "rows": rows, **extra})
     if args.sdv:
+        epochs = args.tvae_epochs or _EPOCHS_RUN.get("vae", 300)
+        extra["tvae_epochs"] = epochs
         for kind in ("gaussian_copula", "tvae"):
-            rows.append(measure(f"sdv_{kind}", sdv_model(kind, args.tvae_epochs), train, holdout,
+            rows.append(measure(f"sdv_{kind}", sdv_model(kind, epochs), train, holdout,
                                 target, eval_rows=args.eval_rows))
             write_result(result, {"trtr_auc": trtr, "rows": rows, **extra})
     cols = ["model", "shape", "trend", "c2st_logistic", "c2st_xgboost", "tstr_auc", "dcr_share",

@@ -89,6 +89,8 @@ def conditional_matrix(gen, key, evidence, n: int) -> tuple[np.ndarray, Conditio
     """Matrix rows carrying ``evidence``: exact where the generator can, rejection otherwise."""
     import jax
 
+    if evidence.sets:
+        return _then_reject_sets(gen, key, evidence, n)
     exact = gen._condition_fn
     if exact is not None and evidence.ranged.size <= getattr(gen, "_condition_ranges", 1):
         out = exact(jax.random.fold_in(key, 0), evidence, n)
@@ -146,6 +148,37 @@ def _exact_then_reject(gen, key, evidence, n: int):
     info = ConditionalInfo(info, method=f"{info.get('method', 'exact')} + rejection on "
                            f"{evidence.ranged.size - 1} range(s)", requested=n, returned=n,
                            candidates=drawn, acceptance_rate=n / drawn)
+    return np.concatenate(parts)[:n], info
+
+
+def _then_reject_sets(gen, key, evidence, n: int):
+    """Ranges over numbers modelled as categories (several one-hot slots): every other
+    condition as usual, then rejection on the decoded values."""
+    import dataclasses
+
+    import jax
+
+    inner = dataclasses.replace(evidence, sets={})
+    parts, found, drawn, batch, rate, info = [], 0, 0, 0, None, {}
+    while found < n:
+        if batch >= MAX_TRIES:
+            raise _shortfall(n, found, drawn, "rejection on the ranges of categorical numbers")
+        want = _batch_size(n - found, rate)
+        rows, info = conditional_matrix(gen, jax.random.fold_in(key, (1 << 22) + batch), inner, want)
+        decoded = gen.vectoriser_.inverse_transform(rows)
+        ok = np.ones(len(rows), dtype=bool)
+        for col in evidence.sets:
+            lo, hi = evidence.ranges[col]
+            x = np.asarray(decoded[col], dtype=np.float64)
+            ok &= (x >= lo) & (x <= hi)
+        drawn += want
+        parts.append(rows[ok][: n - found])
+        found += len(parts[-1])
+        rate = found / drawn
+        batch += 1
+    info = ConditionalInfo(info, method=f"{info.get('method', 'exact')} + rejection on "
+                           f"{len(evidence.sets)} range(s) of categorical numbers",
+                           requested=n, returned=n, candidates=drawn, acceptance_rate=n / drawn)
     return np.concatenate(parts)[:n], info
 
 

@@ -487,3 +487,47 @@ def test_padding_leaves_the_epoch_loss_unchanged():
     np.testing.assert_allclose(float(out[0][2]), float(out[1][2]), rtol=1e-5)
     for a, b in zip(jax.tree_util.tree_leaves(out[0][0]), jax.tree_util.tree_leaves(out[1][0])):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+
+
+def spiky_table(n=1500, seed=0):
+    """A text column, a count that is 0 in about 85% of rows, an integer age, a float."""
+    import pandas as pd
+
+    r = np.random.default_rng(seed)
+    group = r.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    gain = np.where(r.random(n) < 0.85, 0, r.choice([2000, 5000, 15000], size=n))
+    age = np.clip(np.round(r.normal(40, 12, n)), 17, 90).astype(np.int64)
+    weight = r.lognormal(0, 1, n)
+    return pd.DataFrame({"group": group, "gain": gain.astype(np.int64), "age": age, "weight": weight})
+
+
+def test_numbers_with_few_values_are_modelled_as_their_values():
+    from synthgen.generators.vae import discrete_columns
+
+    frame = spiky_table()
+    assert discrete_columns(frame, 128) == {"gain": "categorical", "age": "categorical"}
+    assert discrete_columns(frame, 3) == {}
+    gen = synthgen.make("vae", epochs=30, latent_dim=3, **QUIET).fit(frame, seed=0)
+    kinds = [b.kind for b in gen.vectoriser_.blocks_]
+    assert kinds == ["categorical", "categorical", "categorical", "continuous"]
+    out = gen.sample(4000, seed=1)
+    assert out["gain"].dtype == np.int64 and out["age"].dtype == np.int64
+    assert set(out["gain"]) <= set(frame["gain"]) and set(out["age"]) <= set(frame["age"])
+    # the spike at zero comes back at its share (a Gaussian head would smear it)
+    assert abs((out["gain"] == 0).mean() - (frame["gain"] == 0).mean()) < 0.05
+    plain = synthgen.make("vae", epochs=30, latent_dim=3, discrete_levels=0, **QUIET).fit(frame, seed=0)
+    assert [b.kind for b in plain.vectoriser_.blocks_].count("continuous") == 3
+    assert (plain.sample(4000, seed=1)["gain"] == 0).mean() < (frame["gain"] == 0).mean() - 0.2
+
+
+def test_a_range_on_numbers_modelled_as_categories_is_met_exactly():
+    frame = spiky_table()
+    gen = synthgen.make("vae", epochs=30, latent_dim=3, **QUIET).fit(frame, seed=0)
+    rows = gen.sample(300, seed=2, given={"group": "b", "age": (50, None)})
+    assert len(rows) == 300 and (rows["group"] == "b").all()
+    assert (rows["age"] >= 50).all() and set(rows["age"]) <= set(frame["age"])
+    assert "rejection" in gen.conditional_summary_["method"]
+    one = gen.sample(40, seed=3, given={"gain": (4000, 6000)})
+    assert (one["gain"] == 5000).all()
+    with pytest.raises(InvalidDataError, match="no value of column 'gain' lies in the range"):
+        gen.sample(10, given={"gain": (6000, 14000)})

@@ -87,6 +87,27 @@ def _sample_block_range(key, first_block, params, prior=None, *, n_blocks: int, 
                                                        mode=mode))(keys)
 
 
+def _is_number(series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+
+
+def discrete_columns(frame, levels: int) -> dict:
+    """Column -> ``"categorical"`` for the numeric columns of ``frame`` with at most ``levels``
+    distinct values (ages, counts, hours, amounts that are mostly zero).
+
+    A decoder's Gaussian cannot put mass on exact values, so a column with a spike (capital gain
+    is 0 in 92% of Adult's rows) or with integer values comes back smeared; as categories of
+    their values the rows carry only values that occur, at their frequencies.
+    """
+    out = {}
+    for col in frame.columns:
+        if _is_number(frame[col]) and frame[col].nunique(dropna=True) <= levels:
+            out[col] = "categorical"
+    return out
+
+
 def auto_beta(blocks) -> float:
     """The KL weight ``beta="auto"`` picks.
 
@@ -129,7 +150,31 @@ class VAEGenerator(Generator):
                        "training rows' codes after training; 'standard', N(0, I)"),
         "prior_components": Param(32, Int(1), "components of the learned prior's mixture "
                                   "(at most one per 10 training rows)"),
+        "discrete_levels": Param(128, Int(0), "a mixed-type table's numeric columns with at most "
+                                 "this many distinct values are modelled as categories of their "
+                                 "values, and its other numbers are quantile-scaled (0: the table "
+                                 "vectoriser's defaults); only when the vectoriser is chosen "
+                                 "automatically"),
     }
+
+    def _make_vectoriser(self, spec, data):
+        vec = super()._make_vectoriser(spec, data)
+        levels = self.discrete_levels
+        from ..vectorisers.table import TableVectoriser
+
+        if spec is not None or not levels or type(vec) is not TableVectoriser:
+            return vec
+        from ..vectorisers._columns import DEFAULT_MAX_CATEGORIES
+
+        # Categories of numbers are never pooled: with text columns that the default cap would
+        # pool, keep that cap and turn only columns under it into categories.
+        kinds = discrete_columns(data, levels)
+        texts = [c for c in data.columns if c not in kinds and not _is_number(data[c])]
+        widest = max((data[c].nunique(dropna=True) for c in texts), default=0)
+        if widest <= DEFAULT_MAX_CATEGORIES:
+            return TableVectoriser(kinds=kinds, continuous="quantile", max_categories=None)
+        kinds = discrete_columns(data, min(levels, DEFAULT_MAX_CATEGORIES - 1))
+        return TableVectoriser(kinds=kinds, continuous="quantile")
 
     # -- fitting --------------------------------------------------------------------------------
     def _fit(self, key, X, hp: dict[str, Any]):

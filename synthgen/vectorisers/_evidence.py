@@ -30,6 +30,8 @@ class Evidence:
     with bounds ``lower``/``upper`` (n_rows, q) (``-inf``/``inf`` for an open end).
     ``exact`` holds the user's values of the equality columns (a DataFrame of ``n_rows`` rows)
     and ``ranges`` column -> (lo, hi) in the user's units, both applied to the decoded rows.
+    ``sets`` column -> the values a range allows in a column of numbers modelled as categories
+    (several one-hot slots, not one feature interval): met by rejection on the decoded rows.
     """
 
     n_features: int
@@ -40,6 +42,7 @@ class Evidence:
     upper: np.ndarray
     exact: pd.DataFrame
     ranges: dict = field(default_factory=dict)
+    sets: dict = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -59,7 +62,8 @@ class Evidence:
             return self
         return Evidence(self.n_features, self.fixed, self.values[start:stop], self.ranged,
                         self.lower[start:stop], self.upper[start:stop],
-                        self.exact.iloc[start:stop].reset_index(drop=True), self.ranges)
+                        self.exact.iloc[start:stop].reset_index(drop=True), self.ranges,
+                        self.sets)
 
 
 def as_conditions(given, n: int) -> tuple[pd.DataFrame, dict]:
@@ -145,13 +149,13 @@ class _Builder:
         self.lower.append(np.full(self.n_rows, lo))
         self.upper.append(np.full(self.n_rows, hi))
 
-    def build(self, exact: pd.DataFrame, ranges: dict) -> Evidence:
+    def build(self, exact: pd.DataFrame, ranges: dict, sets: dict | None = None) -> Evidence:
         def stack(cols):
             return np.stack(cols, axis=1) if cols else np.empty((self.n_rows, 0))
 
         return Evidence(self.n_features, np.asarray(self.fixed, np.int64), stack(self.values),
                         np.asarray(self.ranged, np.int64), stack(self.lower), stack(self.upper),
-                        exact, ranges)
+                        exact, ranges, dict(sets or {}))
 
 
 def _lookup(labels, col):
@@ -177,12 +181,33 @@ def _table_evidence(vec, equal: pd.DataFrame, ranges: dict) -> Evidence:
         for k in range(feats.shape[1]):
             b.fix(start + k, feats[:, k])
         exact[vec.labels_[i]] = equal[col].to_numpy()
-    out_ranges = {}
+    out_ranges, sets = {}, {}
     for col, (lo, hi) in ranges.items():
         i = _lookup(vec.labels_, col)
         codec, start = vec.codecs_[i], int(starts[i])
         if vec.labels_[i] in exact:
             raise InvalidParameterError(f"given names column {col!r} twice")
+        numbers = _category_numbers(codec)
+        if numbers is not None:  # numbers modelled as categories: the values inside the range
+            inside = numbers[(numbers >= (-np.inf if lo is None else lo))
+                             & (numbers <= (np.inf if hi is None else hi))]
+            if inside.size == 0:
+                raise InvalidDataError(
+                    f"given[{col!r}] = {(lo, hi)!r}: no value of column {col!r} lies in the range "
+                    f"(its values run from {numbers.min():g} to {numbers.max():g})"
+                )
+            label = vec.labels_[i]
+            if inside.size == 1:  # one value: an equality, exact
+                value = codec._values()[int(np.flatnonzero(numbers == inside[0])[0])]
+                feats = codec.encode(pd.Series([value] * len(equal), name=codec.name, dtype=object))
+                for k in range(feats.shape[1]):
+                    b.fix(start + k, feats[:, k])
+                exact[label] = np.repeat(np.asarray([value], dtype=object), len(equal))
+            elif inside.size < numbers.size:
+                out_ranges[label] = (-np.inf if lo is None else float(lo),
+                                     np.inf if hi is None else float(hi))
+                sets[label] = tuple(inside.tolist())
+            continue
         if codec.kind not in ("continuous", "integer"):
             raise InvalidParameterError(
                 f"given[{col!r}]: a range needs a numeric column; {col!r} is {codec.kind}"
@@ -193,7 +218,19 @@ def _table_evidence(vec, equal: pd.DataFrame, ranges: dict) -> Evidence:
         if codec.has_indicator:
             b.fix(start + 1, 0.0)
         out_ranges[vec.labels_[i]] = (lo, hi)
-    return b.build(pd.DataFrame(exact, index=pd.RangeIndex(len(equal))), out_ranges)
+    return b.build(pd.DataFrame(exact, index=pd.RangeIndex(len(equal))), out_ranges, sets)
+
+
+def _category_numbers(codec) -> np.ndarray | None:
+    """The categories of a categorical column as numbers, when every one is a number (a numeric
+    column modelled as categories of its values); None otherwise."""
+    if codec.kind != "categorical":
+        return None
+    values = list(codec._values())
+    if not values or not all(isinstance(v, (int, float, np.integer, np.floating))
+                             and not isinstance(v, (bool, np.bool_)) for v in values):
+        return None
+    return np.asarray(values, dtype=np.float64)
 
 
 def _check_equal(codec, series: pd.Series) -> None:
