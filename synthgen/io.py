@@ -552,7 +552,8 @@ class TableWriter:
 
             table = _arrow_table(chunk)
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema,
+                                                 use_dictionary=dictionary_columns(table.schema))
             self._parquet.write_table(table)
         else:
             self._fh.write(encode_text(chunk, self.fmt, header=self._first))
@@ -592,6 +593,15 @@ def _frame(chunk):
     if isinstance(chunk, np.ndarray):
         return pd.DataFrame(chunk, columns=[f"x{i}" for i in range(chunk.shape[1])])
     return chunk
+
+
+def dictionary_columns(schema):
+    """The columns worth Parquet's dictionary encoding: all but the floating-point ones (whose
+    values rarely repeat, so that the encoder would build a dictionary only to drop it)."""
+    import pyarrow.types as pat
+
+    names = [f.name for f in schema if not pat.is_floating(f.type)]
+    return names if names else False
 
 
 def _arrow_table(chunk):
