@@ -51,17 +51,26 @@ def fit(gen: Generator, data, *, seed: int | None = None, init_rows: int = DEFAU
       partitions), ``window`` of them shuffled together per epoch; at most
       ``validation_rows`` rows validate and the learned prior is fitted on at most
       ``prior_rows`` rows (see ``synthgen.dask._vae``).
+    * ``circuit``: mini-batch EM on batches streamed the same way; the structure and the EM
+      start come from an evenly spread sample of ``init_rows`` rows (see
+      ``synthgen.dask._circuit`` for what differs from an in-memory fit).
     """
     from ..generators.gaussian import GaussianGenerator
     from ..generators.gmm import GMMGenerator
     from ..generators.vae import VAEGenerator
 
+    from ..generators.circuit import CircuitGenerator
+
     if isinstance(gen, VAEGenerator):
         return _fit_streamed(gen, data, seed=seed, window=window, validation_rows=validation_rows,
                              prior_rows=prior_rows)
+    if isinstance(gen, CircuitGenerator):
+        return _fit_streamed(gen, data, seed=seed, window=window, validation_rows=validation_rows,
+                             init_rows=init_rows)
     if not isinstance(gen, (GaussianGenerator, GMMGenerator)):
         raise InvalidParameterError(
-            f"synthgen.dask.fit fits the gaussian, gmm and vae generators; got {type(gen).__name__}")
+            "synthgen.dask.fit fits the gaussian, gmm, vae and circuit generators; "
+            f"got {type(gen).__name__}")
     ddf = _as_dask(data)
     seed = check_seed(0 if seed is None else seed)
     hp = gen._validated_params()
@@ -107,16 +116,17 @@ def _as_dask(data):
     return data
 
 
-def _fit_streamed(gen, data, *, seed, window, validation_rows, prior_rows):
-    from . import _vae
+def _fit_streamed(gen, data, *, seed, **opts):
+    from ..generators.vae import VAEGenerator
+    from . import _circuit, _vae
     from ._units import units_of
 
     units = units_of(data)
     hp = gen._validated_params()
     vec, columns, dtypes = _vectoriser(hp["vectoriser"], units.meta)
-    opts = {"window": window, "validation_rows": validation_rows, "prior_rows": prior_rows}
     opts = {k: v for k, v in opts.items() if v is not None}
-    return _vae.fit_vae(gen, units, vec, columns, dtypes, seed=seed, **opts)
+    fit_fn = _vae.fit_vae if isinstance(gen, VAEGenerator) else _circuit.fit_circuit
+    return fit_fn(gen, units, vec, columns, dtypes, seed=seed, **opts)
 
 
 def _vectoriser(spec, meta):

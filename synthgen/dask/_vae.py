@@ -109,9 +109,7 @@ def fit_vae(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW,
     from ..generators import _vae_prior as latent_prior
     from ..generators.vae import _PRIOR_STREAM, auto_beta, auto_hidden
 
-    for name, v in (("window", window), ("validation_rows", validation_rows), ("prior_rows", prior_rows)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InvalidParameterError(f"{name} must be a positive int; got {v!r}")
+    check_counts(window=window, validation_rows=validation_rows, prior_rows=prior_rows)
     seed = check_seed(0 if seed is None else seed)
     hp = gen._validated_params()
     moments = stream_moments(units, vec, columns, dtypes, verbose=hp["verbose"])
@@ -148,6 +146,13 @@ def fit_vae(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW,
     gen.__dict__.clear()
     gen.__dict__.update(new.__dict__)
     return gen
+
+
+def check_counts(**counts) -> None:
+    """Refuse a count that is not a positive int, naming it."""
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidParameterError(f"{name} must be a positive int; got {v!r}")
 
 
 def standardisation(moments: dict, layout) -> tuple[np.ndarray, np.ndarray]:
