@@ -179,13 +179,18 @@ class _Source:
 
 def _on_partition(part, index, vec, columns, dtypes, fn, args):
     part = check_partition(part, index, columns, dtypes)
-    raw = np.asarray(vec._transform(part), np.float64)
-    if len(raw):
-        check_matrix(raw, columns, what=f"partition {index}")
-    # the models see the float32 matrix, as in memory; the bounds are the raw values'
-    X = vec.transform(part).astype(np.float64)
     if fn is _moments:
-        return fn(X, raw)
+        # the first pass checks the raw values and takes their bounds; the models see the
+        # float32 matrix, as in memory
+        raw = np.asarray(vec._transform(part), np.float64)
+        if len(raw):
+            check_matrix(raw, columns, what=f"partition {index}")
+        return fn(vec.transform(part).astype(np.float64), raw)
+    # the other passes keep one float32 copy of the rows (what a worker's memory limit allows)
+    X = np.asarray(vec.transform(part), np.float32)
+    del part
+    if len(X):
+        check_matrix(X, columns, what=f"partition {index}")
     return fn(X, *args)
 
 
