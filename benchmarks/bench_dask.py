@@ -253,9 +253,12 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         result = {"command": " ".join(sys.argv), "load_average_before": load_before,
-                  "sampling": bench_sampling(scratch, args.rows, args.chunk_rows),
-                  "fit": bench_fit(scratch, args.fit_rows, args.fit_part_rows, args.worker_memory,
-                                   args.fit_iter)}
+                  "sampling": bench_sampling(scratch, args.rows, args.chunk_rows)}
+        result["load_average_after_sampling"] = os.getloadavg()
+        # the sampling part is kept even if the fit does not finish
+        print(write_result(args.out, {**result, "fit": "not run (yet)"}), flush=True)
+        result["fit"] = bench_fit(scratch, args.fit_rows, args.fit_part_rows, args.worker_memory,
+                                  args.fit_iter)
         result["load_average_after"] = os.getloadavg()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
