@@ -77,6 +77,14 @@ def test_streamed_circuit_with_all_rows_in_the_sample_has_the_in_memory_structur
     np.testing.assert_allclose(np.asarray(gen.params_.hi), hi, rtol=1e-6)
 
 
+def test_a_streamed_circuit_is_saved_and_loaded_like_any_other(dataset, tmp_path):
+    gen = sdask.fit(synthgen.make("circuit", **HP), dataset, seed=2)
+    gen.save(tmp_path / "c.sgm")
+    back = synthgen.load(tmp_path / "c.sgm")
+    pd.testing.assert_frame_equal(back.sample(50, seed=3), gen.sample(50, seed=3))
+    assert back.training_summary()["epochs_run"] == HP["epochs"]
+
+
 def test_bad_counts_are_refused(dataset):
     with pytest.raises(InvalidParameterError, match="init_rows must be a positive int; got 0"):
         sdask.fit(synthgen.make("circuit", **HP), dataset, seed=0, init_rows=0)

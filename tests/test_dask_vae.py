@@ -150,13 +150,16 @@ class _CountingUnits(ParquetUnits):
         self.live -= n
 
 
-def test_the_stream_holds_one_row_group_at_a_time(dataset):
+def test_the_stream_holds_one_row_group_at_a_time(dataset, tmp_path):
     units = _CountingUnits(dataset)
     gen = sdask.fit(synthgen.make("vae", **SMALL), units, seed=0, window=3)
     assert units.peak == GROUP  # one row group of the 610 rows
     n_groups = len(units.sizes)
     assert units.reads <= (2 + gen.n_epochs_) * n_groups  # statistics, holdout, one per epoch
     assert gen.n_epochs_ == SMALL["epochs"]
+    gen.save(tmp_path / "m.sgm")  # a streamed fit is saved and loaded like any other
+    back = synthgen.load(tmp_path / "m.sgm")
+    pd.testing.assert_frame_equal(back.sample(50, seed=3), gen.sample(50, seed=3))
 
 
 def test_bad_input_is_refused_with_a_clear_error(tmp_path, dataset):
