@@ -4,7 +4,8 @@ gaussian and the gmm (5 components) on numeric columns, in one process.
 Stages of a chunk: the model's rows (JAX, to a host array), the vectoriser's inverse (the
 DataFrame), the Arrow table, the Parquet write.  The peer is the way the same chunk was
 written before, measured in the same run: the inverse built a dict of per-column arrays that
-pandas stacks into one block, and Parquet tried dictionary encoding on every column.  The
+pandas stacks into one block, and Parquet tried dictionary encoding on every column and wrote
+floats plainly.  The
 same rows either way (checked).  Best of ``--repeat`` passes over ``--rows`` rows in chunks
 of ``--chunk-rows``.
 
@@ -51,7 +52,7 @@ def _run(gen, rows: int, chunk: int, path: Path, *, old: bool) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from synthgen.io import dictionary_columns
+    from synthgen.io import parquet_options
 
     key = gen._next_key(1)
     stages = dict.fromkeys(("model_rows", "inverse", "arrow", "parquet"), 0.0)
@@ -70,8 +71,8 @@ def _run(gen, rows: int, chunk: int, path: Path, *, old: bool) -> dict:
         stages["arrow"] += time.perf_counter() - t
         t = time.perf_counter()
         if writer is None:
-            writer = pq.ParquetWriter(path, table.schema, use_dictionary=True if old else
-                                      dictionary_columns(table.schema))
+            opts = {"use_dictionary": True} if old else parquet_options(table.schema)
+            writer = pq.ParquetWriter(path, table.schema, **opts)
         writer.write_table(table)
         stages["parquet"] += time.perf_counter() - t
     t = time.perf_counter()

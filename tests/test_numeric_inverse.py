@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.io import dictionary_columns
+from synthgen.io import dictionary_columns, parquet_options
 from synthgen.vectorisers import base
 from synthgen.vectorisers.base import NumericVectoriser
 
@@ -48,15 +48,17 @@ def test_the_inverse_equals_the_per_column_restore(name):
         assert got[c].min() >= df[c].min() and got[c].max() <= df[c].max()
 
 
-def test_floating_columns_skip_dictionary_encoding_and_the_file_reads_back(tmp_path):
+def test_floating_columns_are_byte_stream_split_without_a_dictionary_and_read_back(tmp_path):
     table = pa.table({"f": np.linspace(0, 1, 1000), "i": np.arange(1000) % 7,
                       "s": ["x", "y"] * 500, "g": np.linspace(0, 1, 1000).astype(np.float32)})
     assert dictionary_columns(table.schema) == ["i", "s"]
     assert dictionary_columns(pa.table({"f": [1.0]}).schema) is False
     path = tmp_path / "t.parquet"
-    pq.write_table(table, path, use_dictionary=dictionary_columns(table.schema))
+    pq.write_table(table, path, **parquet_options(table.schema))
     meta = pq.ParquetFile(path).metadata.row_group(0)
     encodings = {meta.column(j).path_in_schema: meta.column(j).encodings for j in range(4)}
-    assert not any("DICTIONARY" in e or "RLE_DICTIONARY" in e for e in encodings["f"])
+    for c in ("f", "g"):
+        assert "BYTE_STREAM_SPLIT" in encodings[c]
+        assert not any("DICTIONARY" in e for e in encodings[c])
     assert any("DICTIONARY" in e for e in encodings["s"])
     assert pq.read_table(path).equals(table)
