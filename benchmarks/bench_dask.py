@@ -248,15 +248,30 @@ def main() -> None:
     ap.add_argument("--worker-memory", default="512MiB")
     ap.add_argument("--scratch", default=None)
     ap.add_argument("--out", default="dask")
+    ap.add_argument("--skip-sampling", action="store_true",
+                    help="keep the sampling results already in the --out file; run the fit only")
+    ap.add_argument("--note", default=None, help="a remark recorded in the JSON")
     args = ap.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench_dask_", dir=args.scratch))
     load_before = os.getloadavg()
     try:
-        result = {"command": " ".join(sys.argv), "load_average_before": load_before,
-                  "sampling": bench_sampling(scratch, args.rows, args.chunk_rows)}
-        result["load_average_after_sampling"] = os.getloadavg()
-        # the sampling part is kept even if the fit does not finish
-        print(write_result(args.out, {**result, "fit": "not run (yet)"}), flush=True)
+        result = {"command": " ".join(sys.argv), "load_average_before": load_before}
+        if args.note:
+            result["note"] = args.note
+        if args.skip_sampling:
+            import json
+
+            from _machine import RESULTS
+
+            earlier = json.loads((RESULTS / f"{args.out}.json").read_text())
+            result["sampling"] = earlier["sampling"]
+            result["sampling_run"] = {"command": earlier["command"], "machine": earlier["machine"],
+                                      "load_average_before": earlier["load_average_before"]}
+        else:
+            result["sampling"] = bench_sampling(scratch, args.rows, args.chunk_rows)
+            result["load_average_after_sampling"] = os.getloadavg()
+            # the sampling part is kept even if the fit does not finish
+            print(write_result(args.out, {**result, "fit": "not run (yet)"}), flush=True)
         result["fit"] = bench_fit(scratch, args.fit_rows, args.fit_part_rows, args.worker_memory,
                                   args.fit_iter)
         result["load_average_after"] = os.getloadavg()
