@@ -5,6 +5,8 @@ An optional extra (``pip install synthgen[dask]``); the rest of synthgen never i
 Rows for a seed depend only on the seed and the block index (:mod:`synthgen.random`), so a
 partition is a range of blocks and any scheduler, on any number of workers, reproduces the
 rows of one process; a lost partition recomputed after a worker failure is the same rows.
+``fit`` sums per-partition statistics on the workers for the Gaussian and the mixture, and
+streams mini-batches from a Parquet dataset in one process for the VAE and the circuit.
 """
 
 from __future__ import annotations

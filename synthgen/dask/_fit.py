@@ -31,27 +31,51 @@ from ._common import check_partition, current_client
 DEFAULT_INIT_ROWS = 1 << 17
 
 
-def fit(gen: Generator, ddf, *, seed: int | None = None, init_rows: int = DEFAULT_INIT_ROWS,
-        init_centres=None, client=None) -> Generator:
-    """Fit ``gen`` (a ``gaussian`` or ``gmm`` generator) on the Dask DataFrame ``ddf``; returns it.
+def fit(gen: Generator, data, *, seed: int | None = None, init_rows: int = DEFAULT_INIT_ROWS,
+        init_centres=None, client=None, window: int | None = None,
+        validation_rows: int | None = None, prior_rows: int | None = None) -> Generator:
+    """Fit ``gen`` on ``data`` (a Dask DataFrame, or the path of a Parquet file or dataset
+    folder) without holding it in memory; returns ``gen``.
 
     The columns must be numeric (the numeric vectoriser: its bounds come from per-partition
-    minima and maxima).  For the mixture, ``init_centres`` (``{n_components: (k, d) array}``,
-    in the data's columns) replaces the k-means start; ``refine_rounds`` is not applied (each
-    restart of a search would cost one more pass per EM iteration).  A partition with a
-    column missing, an extra column, a dtype other than the first partition's, or a NaN is
-    refused with an error naming the partition and the column.
+    minima and maxima).  A partition with a column missing, an extra column, a dtype other
+    than the first partition's, or a NaN is refused with an error naming the partition and
+    the column.
+
+    * ``gaussian`` and ``gmm``: one task per partition and pass, on the Dask workers (a path
+      is read with ``dask.dataframe.read_parquet``).  For the mixture, ``init_centres``
+      (``{n_components: (k, d) array}``, in the data's columns) replaces the k-means start
+      computed on ``init_rows`` rows; ``refine_rounds`` is not applied (each restart of a
+      search would cost one more pass per EM iteration).
+    * ``vae``: mini-batches streamed in this process from the Parquet row groups (or the
+      partitions), ``window`` of them shuffled together per epoch; at most
+      ``validation_rows`` rows validate and the learned prior is fitted on at most
+      ``prior_rows`` rows (see ``synthgen.dask._vae``).
+    * ``circuit``: mini-batch EM on batches streamed the same way; the structure and the EM
+      start come from an evenly spread sample of ``init_rows`` rows (see
+      ``synthgen.dask._circuit`` for what differs from an in-memory fit).
     """
     from ..generators.gaussian import GaussianGenerator
     from ..generators.gmm import GMMGenerator
+    from ..generators.vae import VAEGenerator
 
+    from ..generators.circuit import CircuitGenerator
+
+    if isinstance(gen, VAEGenerator):
+        return _fit_streamed(gen, data, seed=seed, window=window, validation_rows=validation_rows,
+                             prior_rows=prior_rows)
+    if isinstance(gen, CircuitGenerator):
+        return _fit_streamed(gen, data, seed=seed, window=window, validation_rows=validation_rows,
+                             init_rows=init_rows)
     if not isinstance(gen, (GaussianGenerator, GMMGenerator)):
         raise InvalidParameterError(
-            f"synthgen.dask.fit fits the gaussian and gmm generators; got {type(gen).__name__}")
+            "synthgen.dask.fit fits the gaussian, gmm, vae and circuit generators; "
+            f"got {type(gen).__name__}")
+    ddf = _as_dask(data)
     seed = check_seed(0 if seed is None else seed)
     hp = gen._validated_params()
     client = client if client is not None else current_client()
-    vec, columns, dtypes = _vectoriser(hp["vectoriser"], ddf)
+    vec, columns, dtypes = _vectoriser(hp["vectoriser"], ddf._meta)
     parts = ddf.to_delayed()
     source = _Source(parts, vec, columns, dtypes, client)
     moments = source.moments()
@@ -75,14 +99,43 @@ def fit(gen: Generator, ddf, *, seed: int | None = None, init_rows: int = DEFAUL
     return gen
 
 
-def _vectoriser(spec, ddf):
+def _as_dask(data):
+    from pathlib import Path
+
+    if isinstance(data, (str, Path)):
+        import dask.dataframe as dd
+
+        from ._units import ParquetUnits
+
+        ParquetUnits(data)  # a clear error for a missing or damaged dataset
+        return dd.read_parquet(str(data))
+    if not (hasattr(data, "to_delayed") and hasattr(data, "_meta")):
+        raise InvalidDataError(
+            "the training data must be a Dask DataFrame or the path of a Parquet file or folder; "
+            f"got a {type(data).__name__}")
+    return data
+
+
+def _fit_streamed(gen, data, *, seed, **opts):
+    from ..generators.vae import VAEGenerator
+    from . import _circuit, _vae
+    from ._units import units_of
+
+    units = units_of(data)
+    hp = gen._validated_params()
+    vec, columns, dtypes = _vectoriser(hp["vectoriser"], units.meta)
+    opts = {k: v for k, v in opts.items() if v is not None}
+    fit_fn = _vae.fit_vae if isinstance(gen, VAEGenerator) else _circuit.fit_circuit
+    return fit_fn(gen, units, vec, columns, dtypes, seed=seed, **opts)
+
+
+def _vectoriser(spec, meta):
     from ..vectorisers.base import NumericVectoriser
 
     if spec not in (None, "numeric") and not isinstance(spec, NumericVectoriser):
         raise InvalidParameterError(
             "synthgen.dask.fit supports the numeric vectoriser (numeric columns); "
             f"got vectoriser={spec!r}")
-    meta = ddf._meta
     columns = [str(c) for c in meta.columns]
     dtypes = [str(meta[c].dtype) for c in meta.columns]
     vec = NumericVectoriser()
@@ -126,13 +179,18 @@ class _Source:
 
 def _on_partition(part, index, vec, columns, dtypes, fn, args):
     part = check_partition(part, index, columns, dtypes)
-    raw = np.asarray(vec._transform(part), np.float64)
-    if len(raw):
-        check_matrix(raw, columns, what=f"partition {index}")
-    # the models see the float32 matrix, as in memory; the bounds are the raw values'
-    X = vec.transform(part).astype(np.float64)
     if fn is _moments:
-        return fn(X, raw)
+        # the first pass checks the raw values and takes their bounds; the models see the
+        # float32 matrix, as in memory
+        raw = np.asarray(vec._transform(part), np.float64)
+        if len(raw):
+            check_matrix(raw, columns, what=f"partition {index}")
+        return fn(vec.transform(part).astype(np.float64), raw)
+    # the other passes keep one float32 copy of the rows (what a worker's memory limit allows)
+    X = np.asarray(vec.transform(part), np.float32)
+    del part
+    if len(X):
+        check_matrix(X, columns, what=f"partition {index}")
     return fn(X, *args)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InvalidDataError
-from ..io import output_error
+from ..io import output_error, parquet_options
 from ._common import current_client
 
 
@@ -85,7 +85,8 @@ def write_part(frame, folder: str, name: str) -> int:
         return 0
     tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, tmp, **parquet_options(table.schema))
         os.replace(tmp, os.path.join(folder, name))
     except BaseException:
         with contextlib.suppress(OSError):

@@ -148,24 +148,58 @@ def run_epoch(net, opt_state, key, xs, n_rows, batch_size, n_batches, beta, lear
               *, arch: Arch, shapes: Shapes):
     """One pass over a shuffle of the first ``n_rows`` rows of ``xs`` (padded to ``shapes.rows``)
     in ``n_batches`` batches of ``batch_size`` (the remainder is dropped)."""
-    tx = make_optimizer(learning_rate, total_steps)
     k_perm, k_noise = jax.random.split(key)
     order = padded_shuffle(k_perm, n_rows, shapes.rows, shapes.rounds)
+    return _epoch(net, opt_state, k_noise, xs, order, batch_size, n_batches, beta, learning_rate,
+                  total_steps, arch=arch, shapes=shapes)
+
+
+@partial(jax.jit, static_argnames=("arch", "shapes"))
+def run_ordered_epoch(net, opt_state, key, xs, order, batch_size, n_batches, beta, learning_rate,
+                      total_steps, *, arch: Arch, shapes: Shapes):
+    """:func:`run_epoch` with the rows taken in the given ``order`` (``shapes.rows`` indices into
+    ``xs``; batch ``j`` is ``order[j * batch_size:(j + 1) * batch_size]``) instead of a shuffle."""
+    _, k_noise = jax.random.split(key)
+    return _epoch(net, opt_state, k_noise, xs, order, batch_size, n_batches, beta, learning_rate,
+                  total_steps, arch=arch, shapes=shapes)
+
+
+def step_keys(key, shapes: Shapes):
+    """The per-batch noise keys of the epoch with ``key`` (those :func:`run_epoch` uses)."""
+    return jax.random.split(jax.random.split(key)[1], shapes.steps)
+
+
+def _epoch(net, opt_state, k_noise, xs, order, batch_size, n_batches, beta, learning_rate,
+           total_steps, *, arch: Arch, shapes: Shapes):
     keys = jax.random.split(k_noise, shapes.steps)
     slots = jnp.arange(shapes.batch)
-    real = slots < batch_size
 
-    def step(carry, j):
+    def batch(j):
+        return xs[order[jnp.minimum(j * batch_size + slots, shapes.rows - 1)]]
+
+    return run_steps(net, opt_state, batch, keys, jnp.arange(shapes.steps), batch_size, n_batches,
+                     beta, learning_rate, total_steps, arch=arch, n_slots=shapes.batch)
+
+
+def run_steps(net, opt_state, batch, keys, steps, batch_size, n_batches, beta, learning_rate,
+              total_steps, *, arch: Arch, n_slots: int):
+    """Adam steps ``steps`` (those below ``n_batches``; the others change nothing) on the
+    batches ``batch(i)`` with noise ``keys[i]``; returns the weights, the optimiser state and
+    the summed loss over ``n_batches``.  Traced: called inside a jitted function."""
+    tx = make_optimizer(learning_rate, total_steps)
+    real = jnp.arange(n_slots) < batch_size
+
+    def step(carry, i):
         def run(carry):
             p, s = carry
-            idx = order[jnp.minimum(j * batch_size + slots, shapes.rows - 1)]
-            loss, grads = jax.value_and_grad(_loss)(p, arch, xs[idx], keys[j], beta, real, batch_size)
+            xb = batch(i)
+            loss, grads = jax.value_and_grad(_loss)(p, arch, xb, keys[i], beta, real, batch_size)
             updates, s = tx.update(grads, s, p)
             return (optax.apply_updates(p, updates), s), loss
 
-        return lax.cond(j < n_batches, run, lambda c: (c, jnp.zeros((), xs.dtype)), carry)
+        return lax.cond(steps[i] < n_batches, run, lambda c: (c, jnp.zeros((), jnp.float32)), carry)
 
-    (net, opt_state), losses = lax.scan(step, (net, opt_state), jnp.arange(shapes.steps))
+    (net, opt_state), losses = lax.scan(step, (net, opt_state), jnp.arange(len(steps)))
     return net, opt_state, jnp.sum(losses) / n_batches
 
 
@@ -229,37 +263,62 @@ def train_config(n_train: int, hp: dict) -> TrainConfig:
     return TrainConfig(batch, n_train // batch)
 
 
-def train(key, xs, arch: Arch, hp: dict) -> TrainResult:
-    """Fit the network to standardised rows ``xs``; returns the kept weights and the history."""
+def train(key, xs, arch: Arch, hp: dict, *, split: Holdout | None = None,
+          epoch_order=None) -> TrainResult:
+    """Fit the network to standardised rows ``xs``; returns the kept weights and the history.
+
+    ``split`` gives the training and validation rows (and validation draws) instead of the
+    split :func:`holdout` makes from ``xs``; ``epoch_order(epoch, key)`` gives the order of the
+    training rows in an epoch (``key``: the epoch's key) instead of a shuffle.  Out-of-core
+    training (``synthgen.dask``) streams its batches in such an order, and these two reproduce
+    it in memory.
+    """
     k_init, k_epochs = jax.random.split(jax.random.fold_in(key, 0))
-    x_train, x_val, eps_val = holdout(key, xs, hp["validation_fraction"], arch.latent_dim)
+    x_train, x_val, eps_val = split if split is not None else holdout(
+        key, xs, hp["validation_fraction"], arch.latent_dim)
     n_train = x_train.shape[0]
     cfg = train_config(n_train, hp)
     shapes = shapes_for(n_train, cfg)
     rows = jax.device_put(pad_rows(x_train, shapes.rows))
     val = None if x_val is None else _pad_objective_rows(x_val, eps_val)
+    total = jnp.float32(cfg.n_batches * hp["epochs"])
+
+    def epoch_fn(net, opt_state, epoch, k_epoch, beta, lr):
+        if epoch_order is None:
+            return run_epoch(net, opt_state, k_epoch, rows, n_train, cfg.batch_size, cfg.n_batches,
+                             beta, lr, total, arch=arch, shapes=shapes)
+        order = pad_rows(np.asarray(epoch_order(epoch, k_epoch), np.int32), shapes.rows)
+        return run_ordered_epoch(net, opt_state, k_epoch, rows, order, cfg.batch_size,
+                                 cfg.n_batches, beta, lr, total, arch=arch, shapes=shapes)
+
+    def val_fn(net, beta):
+        return float(_mean_objective(net, val.xs, val.eps, val.n, beta, arch=arch))
+
+    return train_loop(k_init, k_epochs, arch, hp, epoch_fn, None if val is None else val_fn)
+
+
+def train_loop(k_init, k_epochs, arch: Arch, hp: dict, epoch_fn, val_fn) -> TrainResult:
+    """The epochs of a fit: ``epoch_fn(net, opt_state, epoch, key, beta, lr)`` runs one (returns
+    the weights, the optimiser state and the mean loss), ``val_fn(net, beta)`` gives the
+    validation loss (None: no validation); KL warm-up, early stopping, progress."""
     net, opt_state = init_state(k_init, arch=arch)
     lr = jnp.float32(hp["learning_rate"])
-    total = jnp.float32(cfg.n_batches * hp["epochs"])
     stopper = _EarlyStopping(hp["patience"], hp["kl_warmup"])
     train_hist: list[float] = []
     val_hist: list[float] = []
     with _progress(hp["verbose"], hp["epochs"]) as bar:
         for epoch in range(hp["epochs"]):
             beta = _beta_at(epoch, hp["beta"], hp["kl_warmup"])
-            net, opt_state, loss = run_epoch(
-                net, opt_state, jax.random.fold_in(k_epochs, epoch), rows, n_train, cfg.batch_size,
-                cfg.n_batches, jnp.float32(beta), lr, total, arch=arch, shapes=shapes,
-            )
+            net, opt_state, loss = epoch_fn(net, opt_state, epoch,
+                                            jax.random.fold_in(k_epochs, epoch), jnp.float32(beta), lr)
             train_hist.append(float(loss))
             val_loss = math.nan
-            if val is not None:
-                val_loss = float(_mean_objective(net, val.xs, val.eps, val.n, jnp.float32(hp["beta"]),
-                                                 arch=arch))
+            if val_fn is not None:
+                val_loss = val_fn(net, jnp.float32(hp["beta"]))
             val_hist.append(val_loss)
-            if _diverged(train_hist[-1], 0.0 if val is None else val_loss, epoch, stopper):
+            if _diverged(train_hist[-1], 0.0 if val_fn is None else val_loss, epoch, stopper):
                 break
-            stop = stopper.update(epoch, val_loss, net) if val is not None else False
+            stop = stopper.update(epoch, val_loss, net) if val_fn is not None else False
             bar.advance(epoch, train_hist[-1], val_loss, stop)
             if stop:
                 break

@@ -266,16 +266,33 @@ def _em_target(theta, codes, layout, masks, pseudocount, weight):
 @functools.partial(jax.jit, static_argnames=("layout", "batch", "n_batches"))
 def _em_epoch(key, theta, codes, step, pseudocount, *, layout, batch, n_batches):
     """One pass of mini-batch EM over a random permutation of the rows."""
-    masks = _masks(theta, layout)
     perm = jax.random.permutation(key, codes.shape[0])[: batch * n_batches]
+    return _em_batches(theta, codes, perm, step, pseudocount, layout=layout, batch=batch,
+                       n_batches=n_batches)
+
+
+@functools.partial(jax.jit, static_argnames=("layout", "batch", "n_batches"))
+def _em_ordered_epoch(theta, codes, order, step, pseudocount, *, layout, batch, n_batches):
+    """:func:`_em_epoch` with the rows taken in the given ``order`` instead of a shuffle."""
+    return _em_batches(theta, codes, order[: batch * n_batches], step, pseudocount, layout=layout,
+                       batch=batch, n_batches=n_batches)
+
+
+def _em_batches(theta, codes, idx, step, pseudocount, *, layout, batch, n_batches):
+    masks = _masks(theta, layout)
     weight = codes.shape[0] / batch
 
-    def one(theta, idx):
-        target = _em_target(theta, codes[idx], layout, masks, pseudocount, weight)
-        return tuple((1 - step) * t + step * s for t, s in zip(theta, target)), None
+    def one(theta, rows):
+        return em_step(theta, codes[rows], step, pseudocount, weight, masks, layout), None
 
-    theta, _ = jax.lax.scan(one, theta, perm.reshape(n_batches, batch))
+    theta, _ = jax.lax.scan(one, theta, idx.reshape(n_batches, batch))
     return theta
+
+
+def em_step(theta, batch_codes, step, pseudocount, weight, masks, layout):
+    """One mini-batch EM step: ``theta`` moved ``step`` of the way to the batch's target."""
+    target = _em_target(theta, batch_codes, layout, masks, pseudocount, weight)
+    return tuple((1 - step) * t + step * s for t, s in zip(theta, target))
 
 
 @functools.partial(jax.jit, static_argnames=("layout",))
@@ -378,51 +395,111 @@ def kmeans_groups(key, X: np.ndarray, k: int, max_rows: int = 20_000) -> np.ndar
     return np.asarray(jnp.argmin(d2, axis=1), dtype=np.int32)
 
 
+def circuit_start(key, X, blocks, *, n_hidden: int, n_trees: int, max_bins: int):
+    """The structure and the EM start of a circuit fitted on all rows of ``X`` as training rows:
+    ``(layout, lo, hi, width, theta)`` (``fit_circuit``'s, save that it holds out no rows)."""
+    X = np.asarray(X, dtype=np.float32)
+    layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins)
+    k_split, _, k_init, _ = jax.random.split(key, 4)
+    groups = kmeans_groups(k_split, X, n_trees) if n_trees > 1 else None
+    theta = init_theta(k_init, codes, layout, n_hidden, n_trees, groups)
+    return layout, lo, hi, width, theta
+
+
+def _structure(key, X, blocks, max_bins):
+    n, d = X.shape
+    variables, lo, hi, width = discretise(X, blocks, max_bins)
+    pre = Layout(variables, (-1,) * len(variables), tuple(range(len(variables))), d)
+    codes = codes_of(X, pre, lo, hi, width)
+    _, k_cl, _, _ = jax.random.split(key, 4)
+    rows = np.asarray(jax.random.permutation(k_cl, n))[: min(n, _CL_MAX_ROWS)]
+    parents, order = chow_liu_tree(mutual_information(codes[rows], [v.n_states for v in variables]))
+    return Layout(variables, parents, order, d), lo, hi, width, codes
+
+
+def codes_of(X, layout: Layout, lo, hi, width) -> np.ndarray:
+    """The state codes ``(n, m)`` of the rows of ``X``."""
+    codes, _, _ = _state_codes(jnp.asarray(X, jnp.float32), layout.variables, jnp.asarray(lo, jnp.float32),
+                               jnp.asarray(hi, jnp.float32), jnp.asarray(width, jnp.float32))
+    return np.asarray(codes)
+
+
+_state_codes = jax.jit(state_codes, static_argnums=1)
+
+
+def step_size_at(epoch: int, epochs: int, step_size: float) -> float:
+    """The EM step of ``epoch``: a cosine from ``step_size`` to 5% of it."""
+    return step_size * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
+
+
+def em_batch_layout(n_train: int, batch_size: int) -> tuple[int, int]:
+    """``(rows per batch, batches per epoch)``: at least 8 steps an epoch on small data."""
+    batch = int(min(batch_size, max(32, n_train // 8), n_train))
+    return batch, max(1, n_train // batch)
+
+
 def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bins: int = 128,
                 epochs: int = 40,
                 batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.1,
-                validation_fraction: float = 0.1, progress=None):
+                validation_fraction: float = 0.1, progress=None, start=None, split=None,
+                epoch_order=None):
     """Fit the circuit to the rows of ``X`` whose columns ``blocks`` describe.
 
     Returns ``(params, layout, history)``: ``history`` holds the mean held-out log-likelihood of
     the states after each epoch (``nan`` without a validation split); the parameters kept are
     those of the best epoch.
+
+    ``start`` (``circuit_start``'s ``(layout, lo, hi, width, theta)``), ``split`` (row indices
+    of the training and the validation rows) and ``epoch_order(epoch, key)`` (the order of the
+    training rows in an epoch) replace the structure, start, split and shuffles this function
+    makes itself: out-of-core fitting (``synthgen.dask``) streams its batches in such an
+    order, and these reproduce it in memory.
     """
     X = np.asarray(X, dtype=np.float32)
     n, d = X.shape
-    variables, lo, hi, width = discretise(X, blocks, max_bins)
-    pre = Layout(variables, (-1,) * len(variables), tuple(range(len(variables))), d)
-    codes, _, _ = jax.jit(state_codes, static_argnums=1)(
-        jnp.asarray(X), pre.variables, jnp.asarray(lo, jnp.float32), jnp.asarray(hi, jnp.float32),
-        jnp.asarray(width, jnp.float32))
-    codes = np.asarray(codes)
     k_split, k_cl, k_init, k_em = jax.random.split(key, 4)
-    rows = np.asarray(jax.random.permutation(k_cl, n))[: min(n, _CL_MAX_ROWS)]
-    parents, order = chow_liu_tree(mutual_information(codes[rows], [v.n_states for v in variables]))
-    layout = Layout(variables, parents, order, d)
-    perm = np.asarray(jax.random.permutation(k_split, n))
-    n_val = int(round(validation_fraction * n)) if n >= 20 else 0
-    val, train = codes[perm[:n_val]], codes[perm[n_val:]]
-    batch = int(min(batch_size, max(32, len(train) // 8), len(train)))
-    n_batches = max(1, len(train) // batch)
-    groups = kmeans_groups(k_split, X[perm[n_val:]], n_trees) if n_trees > 1 else None
-    theta = init_theta(k_init, train, layout, n_hidden, n_trees, groups)
+    if start is None:
+        layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins)
+    else:
+        layout, lo, hi, width, theta = start
+        codes = codes_of(X, layout, lo, hi, width)
+    if split is None:
+        perm = np.asarray(jax.random.permutation(k_split, n))
+        n_val = int(round(validation_fraction * n)) if n >= 20 else 0
+        tr_rows, va_rows = perm[n_val:], perm[:n_val]
+    else:
+        tr_rows, va_rows = (np.asarray(r, np.int64) for r in split)
+        n_val = len(va_rows)
+    val, train = codes[va_rows], codes[tr_rows]
+    batch, n_batches = em_batch_layout(len(train), batch_size)
+    if start is None:
+        groups = kmeans_groups(k_split, X[tr_rows], n_trees) if n_trees > 1 else None
+        theta = init_theta(k_init, train, layout, n_hidden, n_trees, groups)
     train_j, val_j = jnp.asarray(train), jnp.asarray(val)
     best, best_score, history = theta, -np.inf, []
     for epoch in range(epochs):
-        step = step_size * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
-        theta = _em_epoch(jax.random.fold_in(k_em, epoch), theta, train_j, jnp.float32(step),
-                          jnp.float32(pseudocount), layout=layout, batch=batch, n_batches=n_batches)
+        step = jnp.float32(step_size_at(epoch, epochs, step_size))
+        k_epoch = jax.random.fold_in(k_em, epoch)
+        if epoch_order is None:
+            theta = _em_epoch(k_epoch, theta, train_j, step, jnp.float32(pseudocount),
+                              layout=layout, batch=batch, n_batches=n_batches)
+        else:
+            order = jnp.asarray(np.asarray(epoch_order(epoch, k_epoch), np.int32))
+            theta = _em_ordered_epoch(theta, train_j, order, step, jnp.float32(pseudocount),
+                                      layout=layout, batch=batch, n_batches=n_batches)
         score = float(_mean_log_lik(theta, val_j, layout=layout)) if n_val else float("nan")
         history.append(score)
         if not n_val or score > best_score:
             best, best_score = theta, score
         if progress is not None:
             progress(epoch + 1, epochs, score)
-    weights, prior, trans, leaf = best
-    params = CircuitParams(weights, prior, trans, leaf, jnp.asarray(lo, jnp.float32),
-                           jnp.asarray(hi, jnp.float32), jnp.asarray(width, jnp.float32))
-    return params, layout, history
+    return circuit_params(best, lo, hi, width), layout, history
+
+
+def circuit_params(theta, lo, hi, width) -> CircuitParams:
+    weights, prior, trans, leaf = theta
+    return CircuitParams(weights, prior, trans, leaf, jnp.asarray(lo, jnp.float32),
+                         jnp.asarray(hi, jnp.float32), jnp.asarray(width, jnp.float32))
 
 
 # ---------------------------------------------------------------------------------------------

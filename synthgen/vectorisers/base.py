@@ -196,6 +196,8 @@ class NumericVectoriser(Vectoriser):
             X[:, const] = self.min_[const]
         if not self.is_frame_ and np.dtype(self.array_dtype_).kind == "f":
             return X.astype(self.array_dtype_, copy=False)
+        if self.is_frame_ and len(set(self.dtypes_)) == 1 and _plain_numpy(self.dtypes_[0]):
+            return self._inverse_one_dtype(X)
         cols = {}
         for j, (name, dtype) in enumerate(zip(self.columns_, self.dtypes_)):
             cols[name] = _restore_column(X[:, j], dtype, self.min_[j], self.max_[j])
@@ -203,6 +205,20 @@ class NumericVectoriser(Vectoriser):
             out = np.column_stack(list(cols.values())) if cols else np.empty((len(X), 0))
             return out.astype(self.array_dtype_, copy=False)
         frame = pd.DataFrame(cols)
+        frame.columns = self.column_labels_
+        return frame
+
+    def _inverse_one_dtype(self, X: np.ndarray):
+        """Columns of one dtype written straight into the frame's own (columns, rows) block:
+        one copy of the rows, and each column contiguous (what Parquet and Arrow read)."""
+        dtype = np.dtype(self.dtypes_[0])
+        block = np.empty((len(self.columns_), len(X)), dtype=dtype)
+        for j in range(len(self.columns_)):
+            if dtype.kind == "f":
+                block[j] = X[:, j]
+            else:
+                block[j] = _restore_column(X[:, j], self.dtypes_[0], self.min_[j], self.max_[j])
+        frame = pd.DataFrame(block.T, copy=False)
         frame.columns = self.column_labels_
         return frame
 
@@ -232,6 +248,14 @@ class NumericVectoriser(Vectoriser):
         self.min_ = np.asarray(state["min"], dtype=np.float64)
         self.max_ = np.asarray(state["max"], dtype=np.float64)
         self.blocks_ = [Block(c, "continuous", i, i + 1) for i, c in enumerate(self.columns_)]
+
+
+def _plain_numpy(dtype: str) -> bool:
+    """Whether ``dtype`` names a NumPy number dtype (not bool, not a pandas extension dtype)."""
+    try:
+        return np.dtype(dtype).kind in "iuf"
+    except TypeError:
+        return False
 
 
 def _restore_column(values: np.ndarray, dtype: str, lo: float, hi: float) -> np.ndarray:
