@@ -239,3 +239,16 @@ def test_same_seed_same_rows_and_a_file_round_trip(fitted, tmp_path):
     pd.testing.assert_frame_equal(back.sample(500, seed=9), gen.sample(500, seed=9))
     np.testing.assert_allclose(back.score_samples(df), gen.score_samples(df), rtol=1e-6)
     assert back.training_summary()["n_variables"] == 4
+
+
+def test_auto_epochs_are_40_on_small_tables_and_fewer_on_large_ones():
+    from synthgen.generators.circuit import resolve_epochs
+
+    assert [resolve_epochs("auto", n) for n in (10, 26_049, 30_000)] == [40, 40, 40]
+    assert resolve_epochs("auto", 60_000) == 20 and resolve_epochs("auto", 494_021) == 4
+    assert resolve_epochs("auto", 10**8) == 4 and resolve_epochs(7, 10**8) == 7
+    df = discrete_table(400)
+    auto = synthgen.make("circuit", n_hidden=2, n_trees=1).fit(df, seed=0)
+    fixed = synthgen.make("circuit", n_hidden=2, n_trees=1, epochs=40).fit(df, seed=0)
+    assert len(auto.history_) == 40
+    pd.testing.assert_frame_equal(auto.sample(200, seed=1), fixed.sample(200, seed=1))

@@ -60,6 +60,7 @@ def fit_circuit(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW
     n = int(moments["n"])
     if n < max(2, gen.min_rows):
         raise InvalidDataError(f"the training data has {n} row(s); at least 2 are needed")
+    hp = dict(hp, epochs=C.resolve_epochs(hp["epochs"], n))
     fit_key, stream_key = fit_keys(seed)
     sample = evenly_spread(units, vec, columns, dtypes, n, init_rows, hp["verbose"])
     start = C.circuit_start(fit_key, sample, vec.blocks_, n_hidden=hp["n_hidden"],
