@@ -185,3 +185,4 @@ def test_private_vae_samples_valid_rows_and_round_trips(private_vae, adult, tmp_
     loaded = synthgen.load(path)
     assert loaded.privacy_ == private_vae.privacy_
     assert loaded.sample(50, seed=4).equals(private_vae.sample(50, seed=4))
+
