@@ -65,7 +65,7 @@ def prepare(gen, data, hp: dict[str, Any], seed: int):
     model_share = 1.0 - METADATA_SHARE if estimated else 1.0
     # the row count is taken as public (it sets DP-SGD's sampling rate), as DP-SGD's
     # accounting in Opacus and TensorFlow Privacy does
-    gen._plan_private(ledger, model_share, hp, n_rows=len(data))
+    gen._plan_private(ledger, model_share, hp, n_rows=len(data), n_columns=data.shape[1])
     calibrate(ledger)
     # only now is the data read
     rng = np.random.default_rng([seed, 0x5eed])

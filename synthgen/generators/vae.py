@@ -138,7 +138,7 @@ class VAEGenerator(Generator):
     }
 
     # -- fitting --------------------------------------------------------------------------------
-    def _plan_private(self, ledger, share, hp, n_rows=None):
+    def _plan_private(self, ledger, share, hp, n_rows=None, n_columns=None):
         from ._vae_dp import plan_vae
 
         check_privacy(hp)
