@@ -132,6 +132,13 @@ def test_a_chain_fixed_in_advance_spends_nothing_on_structure(adult):
     names = [r["name"] for r in g.privacy_["releases"]]
     assert names == ["circuit_bins:histogram", "circuit_em:counts"]
     assert g.layout_.parents == (-1, 0, 1, 2) and g.layout_.order == (0, 1, 2, 3)
+    with pytest.raises(InvalidParameterError, match="private_iter must be at least 1 with structure='chain'"):
+        synthgen.make("circuit", epsilon=2.0, delta=1e-6, public_metadata=SCHEMA, private_iter=0,
+                      structure="chain").fit(adult)
+    tree = synthgen.make("circuit", epsilon=2.0, delta=1e-6, public_metadata=SCHEMA, private_iter=0,
+                         **SMALL).fit(adult, seed=1)
+    assert [r["name"] for r in tree.privacy_["releases"]] == ["circuit_bins:histogram",
+                                                              "circuit_structure:pairs"]
 
 
 def test_epsilon_none_is_bit_identical_to_the_plain_fit(adult):
@@ -160,3 +167,15 @@ def test_too_small_budget_is_refused_before_the_data_is_read(adult, monkeypatch)
         synthgen.make("circuit", epsilon=1e-6, delta=1e-9, public_metadata=SCHEMA, **SMALL).fit(adult)
     with pytest.raises(InvalidParameterError, match="structure"):
         synthgen.make("circuit", epsilon=1.0, delta=1e-6, structure="tree").fit(adult)
+
+
+def test_integer_states_are_points_on_a_short_public_range_else_a_floor_point_and_intervals():
+    lo, hi, w = cdp.integer_states(0.0, 1.0, 1, 16, None, 16)  # 16 values scaled onto [0, 1]
+    np.testing.assert_allclose(lo, np.arange(16) / 15)
+    np.testing.assert_array_equal(lo, hi)
+    np.testing.assert_allclose(w, 1 / 15)
+    edges = np.array([0.0, 0.3, 0.7, 1.0])
+    lo, hi, w = cdp.integer_states(0.0, 1.0, 0, 99, edges, 16)
+    assert lo[0] == hi[0] == 0.0  # the lower bound is a point of its own
+    assert lo[1] == pytest.approx(0.5 / 99) and hi[-1] == 1.0
+    np.testing.assert_allclose(w[1:], hi[1:] - lo[1:])

@@ -19,7 +19,9 @@ the target.
 
 from __future__ import annotations
 
+import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +140,8 @@ def epsilon_of(event, delta: float) -> float:
     """Epsilon of ``event`` at ``delta`` by ``dp_accounting``'s RDP accountant."""
     acc = dp_accounting().rdp.RdpAccountant()
     acc.compose(event)
-    return float(acc.get_epsilon(delta))
+    with _quiet_absl():
+        return float(acc.get_epsilon(delta))
 
 
 def _set_scale(ledger: Ledger, scale: float) -> None:
@@ -146,6 +149,17 @@ def _set_scale(ledger: Ledger, scale: float) -> None:
     total = sum(rel.share for rel in ledger.releases)
     for rel in ledger.releases:
         rel.noise_multiplier = scale * math.sqrt(rel.count / (rel.share / total))
+
+
+@contextmanager
+def _quiet_absl():
+    log = logging.getLogger("absl")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def calibrate(ledger: Ledger) -> Ledger:
@@ -178,8 +192,9 @@ def calibrate(ledger: Ledger) -> Ledger:
             f"{MAX_NOISE_MULTIPLIER:g}; raise epsilon, make fewer releases (fewer iterations) "
             "or give the column metadata as public_metadata")
     bottom = min(1e-3 / narrowest, top / 2)
-    scale = dpa.calibrate_dp_mechanism(
-        dpa.rdp.RdpAccountant, event_for, ledger.epsilon, ledger.delta_gaussian,
-        bracket_interval=dpa.ExplicitBracketInterval(bottom, top), tol=1e-6 * top)
+    with _quiet_absl():  # orders the RDP sum cannot bound at tiny noise are dropped, with a warning
+        scale = dpa.calibrate_dp_mechanism(
+            dpa.rdp.RdpAccountant, event_for, ledger.epsilon, ledger.delta_gaussian,
+            bracket_interval=dpa.ExplicitBracketInterval(bottom, top), tol=1e-6 * top)
     _set_scale(ledger, scale)
     return ledger

@@ -450,7 +450,8 @@ class CircuitGenerator(Generator):
                                      "rows held out to keep the best epoch (0: none)"),
         "verbose": Param(False, Bool(), "show a progress bar on stderr while fitting"),
         **PRIVACY_PARAMS,
-        "private_iter": Param(10, Int(1), "EM iterations of a private fit (each one is a release)"),
+        "private_iter": Param(10, Int(0), "EM iterations of a private fit (each one is a release; "
+                              "0 with structure='private': the tree of the noisy pairwise counts)"),
         "structure": Param("private", Choice("private", "chain"),
                            "private fits: the Chow-Liu tree of noisy pairwise counts (paid with "
                            "budget), or a chain in column order fixed in advance"),
@@ -464,7 +465,9 @@ class CircuitGenerator(Generator):
         ledger.notes["circuit_structure"] = (
             "Chow-Liu tree of noisy pairwise counts" if hp["structure"] == "private"
             else "a chain in column order, fixed in advance")
-        ledger.notes["circuit_start"] = "random parameters, fixed in advance; EM on all rows"
+        ledger.notes["circuit_start"] = (
+            "the noisy pairwise counts of the structure release; EM on all rows"
+            if hp["structure"] == "private" else "random parameters, fixed in advance; EM on all rows")
 
     def _make_vectoriser(self, spec, data):
         from ..vectorisers import make_vectoriser
