@@ -19,7 +19,6 @@ the target.
 
 from __future__ import annotations
 
-import logging
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -139,8 +138,8 @@ class Ledger:
 def epsilon_of(event, delta: float) -> float:
     """Epsilon of ``event`` at ``delta`` by ``dp_accounting``'s RDP accountant."""
     acc = dp_accounting().rdp.RdpAccountant()
-    acc.compose(event)
     with _quiet_absl():
+        acc.compose(event)
         return float(acc.get_epsilon(delta))
 
 
@@ -153,13 +152,14 @@ def _set_scale(ledger: Ledger, scale: float) -> None:
 
 @contextmanager
 def _quiet_absl():
-    log = logging.getLogger("absl")
-    level = log.level
-    log.setLevel(logging.ERROR)
+    from absl import logging as absl_logging  # dp-accounting logs through absl
+
+    level = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
     try:
         yield
     finally:
-        log.setLevel(level)
+        absl_logging.set_verbosity(level)
 
 
 def calibrate(ledger: Ledger) -> Ledger:
