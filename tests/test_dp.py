@@ -219,3 +219,21 @@ def test_estimated_metadata_drops_rare_categories_and_bounds_numbers():
     assert meta["c"]["categories"] == ["a", "b"]
     # the estimated bounds are public bin edges 10**(k/4) around the data's range [20, 60]
     assert 10 <= meta["x"]["lower"] <= 20 and 60 <= meta["x"]["upper"] <= 100
+
+
+def test_private_samples_of_float_columns_stay_within_the_public_bounds():
+    rng = np.random.default_rng(0)
+    frame = datasets.load("adult")[["age", "sex"]].iloc[:1500].reset_index(drop=True)
+    frame["ratio"] = rng.normal(0.5, 0.4, len(frame))  # floats, often beyond the bounds below
+    schema = {"columns": {"age": {"kind": "integer", "lower": 17, "upper": 90},
+                          "sex": {"kind": "categorical", "categories": ["Female", "Male"]},
+                          "ratio": {"kind": "continuous", "lower": 0.0, "upper": 1.0}}}
+    g = synthgen.make("gaussian", epsilon=0.3, delta=1e-6, public_metadata=schema).fit(frame, seed=1)
+    X = g.sample_matrix(3000, seed=2)
+    j = g.vectoriser_.get_feature_names_out().tolist().index("ratio")
+    assert (X[:, j] > 1.0).any() and (X[:, j] < 0.0).any()  # the model itself goes beyond
+    rows = g.sample(3000, seed=2)
+    assert rows["ratio"].between(0.0, 1.0).all()
+    assert (rows["ratio"] == 1.0).any() and (rows["ratio"] == 0.0).any()
+    plain = synthgen.make("gaussian").fit(frame, seed=1).sample(3000, seed=2)
+    assert (plain["ratio"] > frame["ratio"].max()).any()  # non-private fits do not clip

@@ -13,8 +13,8 @@ from ._common import DataArg, ModelOpt, ParamOpt, QuietOpt, SeedOpt
 from ._filter import AlphaOpt, AvoidOpt, CheckOpt, RequireOpt, ThresholdOpt
 
 EpsilonOpt = Annotated[Optional[float], typer.Option(
-    "--epsilon", help="Fit with (epsilon, delta)-differential privacy (gaussian, gmm; needs "
-                      "synthgen[dp] and --delta). See docs/privacy.md.")]
+    "--epsilon", help="Fit with (epsilon, delta)-differential privacy (gaussian, gmm, vae, "
+                      "circuit; needs synthgen[dp] and --delta). See docs/privacy.md.")]
 DeltaOpt = Annotated[Optional[float], typer.Option("--delta", help="The delta of a private fit.")]
 MetadataOpt = Annotated[Optional[Path], typer.Option(
     "--public-metadata", metavar="SCHEMA.json",

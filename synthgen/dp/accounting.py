@@ -11,12 +11,16 @@ always on the safe side).
 Shares split the Gaussian parts: a step with share ``w`` (shares normalised to sum 1) and
 ``count`` releases has noise multiplier ``z = s * sqrt(count / w)`` for one common scale
 ``s`` (noise standard deviation ``z * sensitivity``), so each step's part of the total
-Renyi divergence, ``count / (2 z^2)`` per order, is ``w`` of the whole.
+Renyi divergence, ``count / (2 z^2)`` per order, is ``w`` of the whole.  A Poisson-sampled
+step (DP-SGD) gets its multiplier by the same rule; subsampling makes its part smaller than
+``w``, and the calibration of the common scale on the whole composition still spends exactly
+the target.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +47,9 @@ class Release:
 
     ``sensitivity`` is the statistic's L2 sensitivity when one row is added or removed;
     ``share`` the step's part of the budget.  ``noise_multiplier`` (noise standard
-    deviation / sensitivity) is set by :func:`calibrate`.
+    deviation / sensitivity) is set by :func:`calibrate`.  A ``sampling_rate`` below 1
+    makes each release see a Poisson sample of the rows (every row kept independently with
+    that probability), as in DP-SGD; it is accounted as a Poisson-sampled Gaussian.
     """
 
     name: str
@@ -51,6 +57,7 @@ class Release:
     share: float
     count: int = 1
     noise_multiplier: float = math.nan
+    sampling_rate: float = 1.0
 
     @property
     def sigma(self) -> float:
@@ -60,12 +67,17 @@ class Release:
     def event(self):
         dpa = dp_accounting()
         gauss = dpa.GaussianDpEvent(self.noise_multiplier)
+        if self.sampling_rate < 1.0:
+            gauss = dpa.PoissonSampledDpEvent(self.sampling_rate, gauss)
         return gauss if self.count == 1 else dpa.SelfComposedDpEvent(gauss, self.count)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "mechanism": "gaussian", "sensitivity": float(self.sensitivity),
-                "noise_multiplier": float(self.noise_multiplier), "sigma": float(self.sigma),
-                "count": int(self.count), "share": float(self.share)}
+        out = {"name": self.name, "mechanism": "gaussian", "sensitivity": float(self.sensitivity),
+               "noise_multiplier": float(self.noise_multiplier), "sigma": float(self.sigma),
+               "count": int(self.count), "share": float(self.share)}
+        if self.sampling_rate < 1.0:
+            out.update(mechanism="poisson-sampled gaussian", sampling_rate=float(self.sampling_rate))
+        return out
 
 
 @dataclass
@@ -81,13 +93,17 @@ class Ledger:
     delta: float
     releases: list[Release] = field(default_factory=list)
     delta_selection: float = 0.0
+    #: what the model fixed in advance instead of reading it from the data (e.g. a prior)
+    notes: dict[str, str] = field(default_factory=dict)
 
-    def add(self, name: str, sensitivity: float, share: float, count: int = 1) -> Release:
-        if sensitivity <= 0 or share <= 0 or count < 1:
+    def add(self, name: str, sensitivity: float, share: float, count: int = 1,
+            sampling_rate: float = 1.0) -> Release:
+        if sensitivity <= 0 or share <= 0 or count < 1 or not 0 < sampling_rate <= 1:
             raise InvalidParameterError(
-                f"release {name!r} needs a positive sensitivity, share and count; got "
-                f"{sensitivity}, {share}, {count}")
-        rel = Release(name, float(sensitivity), float(share), int(count))
+                f"release {name!r} needs a positive sensitivity, share and count and a sampling "
+                f"rate in (0, 1]; got {sensitivity}, {share}, {count}, {sampling_rate}")
+        rel = Release(name, float(sensitivity), float(share), int(count), math.nan,
+                      float(sampling_rate))
         self.releases.append(rel)
         return rel
 
@@ -115,14 +131,16 @@ class Ledger:
                 "epsilon_spent": float(self.spent_epsilon()),
                 "delta_gaussian": float(self.delta_gaussian),
                 "delta_selection": float(self.delta_selection),
-                "releases": [rel.to_json() for rel in self.releases]}
+                "releases": [rel.to_json() for rel in self.releases],
+                **({"notes": dict(self.notes)} if self.notes else {})}
 
 
 def epsilon_of(event, delta: float) -> float:
     """Epsilon of ``event`` at ``delta`` by ``dp_accounting``'s RDP accountant."""
     acc = dp_accounting().rdp.RdpAccountant()
-    acc.compose(event)
-    return float(acc.get_epsilon(delta))
+    with _quiet_absl():
+        acc.compose(event)
+        return float(acc.get_epsilon(delta))
 
 
 def _set_scale(ledger: Ledger, scale: float) -> None:
@@ -130,6 +148,18 @@ def _set_scale(ledger: Ledger, scale: float) -> None:
     total = sum(rel.share for rel in ledger.releases)
     for rel in ledger.releases:
         rel.noise_multiplier = scale * math.sqrt(rel.count / (rel.share / total))
+
+
+@contextmanager
+def _quiet_absl():
+    from absl import logging as absl_logging  # dp-accounting logs through absl
+
+    level = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(level)
 
 
 def calibrate(ledger: Ledger) -> Ledger:
@@ -162,8 +192,9 @@ def calibrate(ledger: Ledger) -> Ledger:
             f"{MAX_NOISE_MULTIPLIER:g}; raise epsilon, make fewer releases (fewer iterations) "
             "or give the column metadata as public_metadata")
     bottom = min(1e-3 / narrowest, top / 2)
-    scale = dpa.calibrate_dp_mechanism(
-        dpa.rdp.RdpAccountant, event_for, ledger.epsilon, ledger.delta_gaussian,
-        bracket_interval=dpa.ExplicitBracketInterval(bottom, top), tol=1e-6 * top)
+    with _quiet_absl():  # orders the RDP sum cannot bound at tiny noise are dropped, with a warning
+        scale = dpa.calibrate_dp_mechanism(
+            dpa.rdp.RdpAccountant, event_for, ledger.epsilon, ledger.delta_gaussian,
+            bracket_interval=dpa.ExplicitBracketInterval(bottom, top), tol=1e-6 * top)
     _set_scale(ledger, scale)
     return ledger

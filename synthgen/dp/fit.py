@@ -37,6 +37,7 @@ class PrivateFit:
     centre: np.ndarray
     clip: float
     schema: dict
+    half_width: np.ndarray | None = None  # per feature: half the range the public skeleton spans
 
     def sigma(self, name: str) -> float:
         return self.ledger.get(name).sigma
@@ -62,24 +63,27 @@ def prepare(gen, data, hp: dict[str, Any], seed: int):
     ledger = Ledger(float(hp["epsilon"]), float(hp["delta"]))
     estimated = plan_schema(data, schema, ledger, METADATA_SHARE)
     model_share = 1.0 - METADATA_SHARE if estimated else 1.0
-    gen._plan_private(ledger, model_share, hp)
+    # the row count is taken as public (it sets DP-SGD's sampling rate), as DP-SGD's
+    # accounting in Opacus and TensorFlow Privacy does
+    gen._plan_private(ledger, model_share, hp, n_rows=len(data), n_columns=data.shape[1])
     calibrate(ledger)
     # only now is the data read
     rng = np.random.default_rng([seed, 0x5eed])
     schema = dict(schema, **estimate_schema(rng, data, estimated, ledger))
     vec = private_vectoriser(data, schema)
     matrix = vec.transform(conform(data, schema))
-    centre, clip = geometry(vec, schema, data)
+    centre, clip, half = geometry(vec, schema, data)
     for rel in ledger.releases:
         if rel.name.endswith(":sum"):
             rel.sensitivity = clip
         elif rel.name.endswith(":scatter"):
             rel.sensitivity = clip * clip
-    return vec, matrix, PrivateFit(ledger, centre, clip, schema)
+    return vec, matrix, PrivateFit(ledger, centre, clip, schema, half)
 
 
-def geometry(vec, schema: dict, data: pd.DataFrame) -> tuple[np.ndarray, float]:
-    """Centre and L2 radius of every row the vectoriser can produce from conforming data.
+def geometry(vec, schema: dict, data: pd.DataFrame) -> tuple[np.ndarray, float, np.ndarray]:
+    """Centre, L2 radius and per-feature half range of every row the vectoriser can produce
+    from conforming data.
 
     Numeric and flag features lie between the values the public skeleton table maps to
     (centre: the midpoint); a one-hot group is centred at 0 and has norm at most 1.
@@ -97,4 +101,5 @@ def geometry(vec, schema: dict, data: pd.DataFrame) -> tuple[np.ndarray, float]:
             radius2 += 1.0
         else:
             radius2 += float(np.sum((0.5 * (hi[sl] - lo[sl])) ** 2))
-    return centre.astype(np.float32), float(np.sqrt(max(radius2, 1e-12)))
+    half = (0.5 * (hi - lo)).astype(np.float32)
+    return centre.astype(np.float32), float(np.sqrt(max(radius2, 1e-12))), half

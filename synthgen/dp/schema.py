@@ -258,7 +258,8 @@ def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
 
 def private_vectoriser(frame: pd.DataFrame, schema: dict):
     """A TableVectoriser fitted on :func:`skeleton` only: min-max scaling to the public
-    bounds, the public categories, argmax decoding (no calibration on data)."""
+    bounds, the public categories, argmax decoding (no calibration on data); decoded numbers,
+    floats included, are clipped to the public bounds."""
     from ..vectorisers.table import TableVectoriser
 
     names = {str(c) for c in frame.columns}
@@ -268,6 +269,7 @@ def private_vectoriser(frame: pd.DataFrame, schema: dict):
                                f"{', '.join(map(repr, extra))}")
     kinds = {c: schema[str(c)]["kind"] for c in frame.columns}
     vec = TableVectoriser(kinds=kinds, continuous="minmax", max_categories=None,
-                          handle_unknown="ignore", decoding="argmax", decode_other="mode")
+                          handle_unknown="ignore", decoding="argmax", decode_other="mode",
+                          clip_numbers=True)
     vec.fit(skeleton(frame, schema))
     return vec

@@ -38,6 +38,7 @@ import numpy as np
 
 from .._params import AnyOf, Bool, Choice, Float, Int, Param
 from ..base import Generator
+from ..dp.params import PRIVACY_PARAMS, check_privacy
 from ..errors import InvalidDataError
 from ._circuit_leaves import Variable, fit_states, matrix_from_states, state_codes, variables_from_blocks
 from ._draws import uniform
@@ -540,7 +541,25 @@ class CircuitGenerator(Generator):
         "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
                                      "rows held out to keep the best epoch (0: none)"),
         "verbose": Param(False, Bool(), "show a progress bar on stderr while fitting"),
+        **PRIVACY_PARAMS,
+        "private_iter": Param(10, Int(0), "EM iterations of a private fit (each one is a release; "
+                              "0 with structure='private': the tree of the noisy pairwise counts)"),
+        "structure": Param("private", Choice("private", "chain"),
+                           "private fits: the Chow-Liu tree of noisy pairwise counts (paid with "
+                           "budget), or a chain in column order fixed in advance"),
     }
+
+    def _plan_private(self, ledger, share, hp, n_rows=None, n_columns=None):
+        from ._circuit_dp import plan_circuit
+
+        check_privacy(hp)
+        plan_circuit(ledger, share, hp, n_columns)
+        ledger.notes["circuit_structure"] = (
+            "Chow-Liu tree of noisy pairwise counts" if hp["structure"] == "private"
+            else "a chain in column order, fixed in advance")
+        ledger.notes["circuit_start"] = (
+            "the noisy pairwise counts of the structure release; EM on all rows"
+            if hp["structure"] == "private" else "random parameters, fixed in advance; EM on all rows")
 
     def _make_vectoriser(self, spec, data):
         from ..vectorisers import make_vectoriser
@@ -553,6 +572,9 @@ class CircuitGenerator(Generator):
     def _fit(self, key, X, hp):
         if X.shape[0] < 2:
             raise InvalidDataError("the circuit needs at least 2 training rows")
+        check_privacy(hp)
+        if hp["epsilon"] is not None:
+            return self._fit_private(key, X, hp)
         hp = dict(hp, epochs=resolve_epochs(hp["epochs"], X.shape[0]))
         progress = _progress(hp["epochs"]) if hp["verbose"] else None
         try:
@@ -563,6 +585,23 @@ class CircuitGenerator(Generator):
                 step_size=hp["step_size"], pseudocount=hp["pseudocount"],
                 validation_fraction=hp["validation_fraction"],
                 progress=None if progress is None else progress.update)
+        finally:
+            if progress is not None:
+                progress.close()
+        self.layout_ = layout
+        self.history_ = history
+        return params
+
+    def _fit_private(self, key, X, hp):
+        from ._circuit_dp import fit_circuit_private
+
+        progress = _progress(hp["private_iter"]) if hp["verbose"] else None
+        try:
+            params, layout, history = fit_circuit_private(
+                key, np.asarray(X), self.vectoriser_.blocks_, self._private_fit_,
+                n_hidden=hp["n_hidden"], n_trees=hp["n_trees"], max_bins=hp["max_bins"],
+                private_iter=hp["private_iter"], pseudocount=hp["pseudocount"],
+                structure=hp["structure"], progress=None if progress is None else progress.update)
         finally:
             if progress is not None:
                 progress.close()

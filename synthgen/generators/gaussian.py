@@ -90,7 +90,7 @@ class GaussianGenerator(Generator):
         self._check_fitted()
         return log_prob_gaussian_diag if self.covariance_type_ == "diag" else log_prob_gaussian
 
-    def _plan_private(self, ledger, share, hp):
+    def _plan_private(self, ledger, share, hp, n_rows=None, n_columns=None):
         from ..dp.models import plan_moments
 
         check_privacy(hp)

@@ -545,7 +545,7 @@ class GMMGenerator(Generator):
     }
 
     # -- fitting --------------------------------------------------------------------------------
-    def _plan_private(self, ledger, share, hp):
+    def _plan_private(self, ledger, share, hp, n_rows=None, n_columns=None):
         from ..dp.models import plan_gmm
 
         check_privacy(hp)

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._params import AnyOf, Bool, Check, Choice, Float, Int, Optional, Param
 from ..base import Generator
+from ..dp.params import PRIVACY_PARAMS, check_privacy
 from ..errors import InvalidDataError, ModelFileError
 from ..random import BLOCK_ROWS, block_keys
 from . import _vae_nets as nets
@@ -155,6 +156,11 @@ class VAEGenerator(Generator):
                                  "values, and its other numbers are quantile-scaled (0: the table "
                                  "vectoriser's defaults); only when the vectoriser is chosen "
                                  "automatically"),
+        **PRIVACY_PARAMS,
+        "clip_norm": Param(1.0, Float(0, low_open=True),
+                           "private fits (DP-SGD): L2 bound of each row's gradient"),
+        "private_epochs": Param(20, Int(1), "private fits (DP-SGD): passes over the rows, in "
+                                "Poisson-sampled steps of batch_size rows on average"),
     }
 
     def _make_vectoriser(self, spec, data):
@@ -177,20 +183,41 @@ class VAEGenerator(Generator):
         return TableVectoriser(kinds=kinds, continuous="quantile")
 
     # -- fitting --------------------------------------------------------------------------------
+    def _plan_private(self, ledger, share, hp, n_rows=None, n_columns=None):
+        from ._vae_dp import plan_vae
+
+        check_privacy(hp)
+        plan_vae(ledger, share, hp, n_rows)
+        ledger.notes["vae_prior"] = ("N(0, I), fixed in advance: the learned prior would read the "
+                                     "training rows' codes outside the budget")
+        ledger.notes["vae_training"] = ("DP-SGD for private_epochs epochs; no validation split, "
+                                        "early stopping or recorded loss")
+
     def _fit(self, key, X, hp: dict[str, Any]):
+        check_privacy(hp)
+        private = hp["epsilon"] is not None
         layout = nets.layout_from_blocks(self.vectoriser_.blocks_)
         hidden = auto_hidden(layout.n_features) if hp["hidden"] == "auto" else hp["hidden"]
         self.arch_ = nets.Arch(layout, tuple(hidden), hp["latent_dim"])
-        shift, scale = standardisation(np.asarray(X), layout)
+        if private:
+            from ._vae_dp import RELEASE, private_standardisation, train_private
+
+            shift, scale = private_standardisation(self._private_fit_, layout)
+        else:
+            shift, scale = standardisation(np.asarray(X), layout)
         xs = (np.asarray(X, np.float32) - shift) / scale  # numpy: no program per row count
         self.beta_ = auto_beta(self.vectoriser_.blocks_) if hp["beta"] == "auto" else float(hp["beta"])
-        result = train(key, xs, self.arch_, {**hp, "beta": self.beta_})
+        if private:
+            result = train_private(key, xs, self.arch_, {**hp, "beta": self.beta_},
+                                   self._private_fit_.ledger.get(RELEASE))
+        else:
+            result = train(key, xs, self.arch_, {**hp, "beta": self.beta_})
         self.history_ = {"train_loss": result.train_loss, "val_loss": result.val_loss}
         self.best_epoch_ = int(result.best_epoch)
         self.n_epochs_ = int(result.n_epochs)
         params = nets.VAEParams(result.net, jnp.asarray(shift), jnp.asarray(scale))
         self.prior_ = None
-        if hp["prior"] == "learned":
+        if hp["prior"] == "learned" and not private:
             self.prior_ = latent_prior.fit_prior(jax.random.fold_in(key, _PRIOR_STREAM), params, np.asarray(X),
                                                  self.arch_, n_components=hp["prior_components"])
         return params
@@ -201,7 +228,8 @@ class VAEGenerator(Generator):
         out.update(
             epochs_run=self.n_epochs_,
             best_epoch=self.best_epoch_ + 1,
-            final_train_loss=float(self.history_["train_loss"][-1]),
+            final_train_loss=(None if np.isnan(self.history_["train_loss"][-1])
+                              else float(self.history_["train_loss"][-1])),
             best_val_loss=None if np.isnan(val).all() else float(val[self.best_epoch_]),
             hidden=list(self.arch_.hidden),
             latent_dim=self.arch_.latent_dim,

@@ -144,6 +144,8 @@ class NumericCodec(Codec):
         x = unscale(self.scaling, Z[:, 0])
         if self.kind == "integer":
             x = np.clip(np.rint(x), self.lo, self.hi)
+        elif self.options.get("clip_numbers", False):
+            x = np.clip(x, self.lo, self.hi)
         x[missing] = np.nan
         dtype = dt.restore_dtype(self.spec)
         if dt.family(dtype) == "int" and isinstance(dtype, np.dtype) and not missing.any():

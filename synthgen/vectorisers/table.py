@@ -40,7 +40,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .._params import AnyOf, Choice, Float, Int, Optional, Param, validate
+from .._params import AnyOf, Bool, Choice, Float, Int, Optional, Param, validate
 from ..errors import InvalidDataError, InvalidParameterError
 from . import _dtypes as dt
 from ._columns import KINDS, Codec, make_codec, row_hash, warn
@@ -69,6 +69,8 @@ _OPTIONS = {
     "handle_unknown": Param("error", Choice("error", "ignore"), "unseen categories at transform"),
     "n_quantiles": Param(1000, Int(2), "quantiles kept by the quantile scaling"),
     "decoding": Param("calibrated", Choice(*DECODINGS), "how flags and one-hot groups are read"),
+    "clip_numbers": Param(False, Bool(), "decoded numbers (floats too) are clipped to the range "
+                          "seen in fit (integers always are); private fits clip to the public bounds"),
 }
 
 
@@ -262,13 +264,16 @@ class TableVectoriser(Vectoriser):
         so that a Gaussian model of the feature gives back its training frequencies (a
         Gaussian-based generator then samples rare categories and gaps at their real rates);
         exact 0/1 and one-hot rows decode exactly as with ``"argmax"``.
+    clip_numbers : bool
+        Clip decoded continuous numbers to the range seen in ``fit`` (integers always are).
+        The vectoriser of a private fit sets it: its range is the public bounds.
     """
 
     name = "table"
 
     def __init__(self, *, kinds=None, continuous="standard", scalers=None, min_frequency=None,
                  max_categories="auto", decode_other="auto", handle_unknown="error",
-                 n_quantiles=1000, decoding="calibrated"):
+                 n_quantiles=1000, decoding="calibrated", clip_numbers=False):
         self.kinds = kinds
         self.continuous = continuous
         self.scalers = scalers
@@ -278,6 +283,7 @@ class TableVectoriser(Vectoriser):
         self.handle_unknown = handle_unknown
         self.n_quantiles = n_quantiles
         self.decoding = decoding
+        self.clip_numbers = clip_numbers
 
     def get_config(self) -> dict:
         config = {k: getattr(self, k) for k in _OPTIONS}
