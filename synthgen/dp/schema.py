@@ -259,7 +259,8 @@ def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
 def private_vectoriser(frame: pd.DataFrame, schema: dict):
     """A TableVectoriser fitted on :func:`skeleton` only: min-max scaling to the public
     bounds, the public categories, argmax decoding (no calibration on data); decoded numbers,
-    floats included, are clipped to the public bounds."""
+    floats included, are clipped to the public bounds, and not rounded to decimals (those
+    would come from the data)."""
     from ..vectorisers.table import TableVectoriser
 
     names = {str(c) for c in frame.columns}
@@ -270,6 +271,6 @@ def private_vectoriser(frame: pd.DataFrame, schema: dict):
     kinds = {c: schema[str(c)]["kind"] for c in frame.columns}
     vec = TableVectoriser(kinds=kinds, continuous="minmax", max_categories=None,
                           handle_unknown="ignore", decoding="argmax", decode_other="mode",
-                          clip_numbers=True)
+                          clip_numbers=True, round_floats=False)
     vec.fit(skeleton(frame, schema))
     return vec

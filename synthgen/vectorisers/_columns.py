@@ -130,6 +130,8 @@ class NumericCodec(Codec):
         self.fill = scaled_fill(self.scaling, x)
         self.lo = float(x.min()) if x.size else 0.0
         self.hi = float(x.max()) if x.size else 0.0
+        self.decimals = (_decimals(x) if self.kind == "continuous"
+                         and self.options.get("round_floats", False) else None)
 
     def _method(self) -> str:
         return self.options["scalers"].get(self.name, self.options["continuous"])
@@ -146,6 +148,8 @@ class NumericCodec(Codec):
             x = np.clip(np.rint(x), self.lo, self.hi)
         elif self.options.get("clip_numbers", False):
             x = np.clip(x, self.lo, self.hi)
+        if self.kind != "integer" and getattr(self, "decimals", None) is not None:
+            x = np.round(x, self.decimals)
         x[missing] = np.nan
         dtype = dt.restore_dtype(self.spec)
         if dt.family(dtype) == "int" and isinstance(dtype, np.dtype) and not missing.any():
@@ -156,11 +160,34 @@ class NumericCodec(Codec):
         return [(self.name, "continuous", [self.name])]
 
     def _get_state(self):
-        return {"scaling": self.scaling, "fill": self.fill, "lo": self.lo, "hi": self.hi}
+        state = {"scaling": self.scaling, "fill": self.fill, "lo": self.lo, "hi": self.hi}
+        if getattr(self, "decimals", None) is not None:
+            state["decimals"] = int(self.decimals)
+        return state
 
     def _set_state(self, state):
         self.scaling = dict(state["scaling"])
         self.fill, self.lo, self.hi = float(state["fill"]), float(state["lo"]), float(state["hi"])
+        self.decimals = None if state.get("decimals") is None else int(state["decimals"])
+
+
+#: most decimals a float column is rounded back to (``round_floats``)
+MAX_DECIMALS = 6
+
+
+def _decimals(x: np.ndarray) -> int | None:
+    """The fewest decimals (0 to ``MAX_DECIMALS``) that every value of ``x`` has (to 1e-9 of
+    the value, 1e-12 of the column's largest); None when the values need more (measurements,
+    model outputs)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return None
+    tol = np.maximum(1e-9 * np.abs(x), 1e-12 * np.abs(x).max())
+    for d in range(MAX_DECIMALS + 1):
+        if np.all(np.abs(np.round(x, d) - x) <= tol):
+            return d
+    return None
 
 
 class IntegerCodec(NumericCodec):

@@ -71,6 +71,8 @@ _OPTIONS = {
     "decoding": Param("calibrated", Choice(*DECODINGS), "how flags and one-hot groups are read"),
     "clip_numbers": Param(False, Bool(), "decoded numbers (floats too) are clipped to the range "
                           "seen in fit (integers always are); private fits clip to the public bounds"),
+    "round_floats": Param(True, Bool(), "a float column whose training values have at most 6 "
+                          "decimals comes back rounded to that many"),
 }
 
 
@@ -267,13 +269,19 @@ class TableVectoriser(Vectoriser):
     clip_numbers : bool
         Clip decoded continuous numbers to the range seen in ``fit`` (integers always are).
         The vectoriser of a private fit sets it: its range is the public bounds.
+    round_floats : bool
+        A float column whose training values all have at most 6 decimals (rates such as 0.25,
+        amounts in cents, whole numbers stored as floats) comes back rounded to that many, so
+        that a value a model gives back exactly (a point state, a category of numbers) is the
+        training value and not one float32 step away from it (default True; a private fit
+        sets False: the decimals are a property of the data).
     """
 
     name = "table"
 
     def __init__(self, *, kinds=None, continuous="standard", scalers=None, min_frequency=None,
                  max_categories="auto", decode_other="auto", handle_unknown="error",
-                 n_quantiles=1000, decoding="calibrated", clip_numbers=False):
+                 n_quantiles=1000, decoding="calibrated", clip_numbers=False, round_floats=True):
         self.kinds = kinds
         self.continuous = continuous
         self.scalers = scalers
@@ -284,6 +292,7 @@ class TableVectoriser(Vectoriser):
         self.n_quantiles = n_quantiles
         self.decoding = decoding
         self.clip_numbers = clip_numbers
+        self.round_floats = round_floats
 
     def get_config(self) -> dict:
         config = {k: getattr(self, k) for k in _OPTIONS}
