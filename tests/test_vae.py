@@ -428,13 +428,13 @@ def test_a_mixed_table_round_trips_through_the_table_vectoriser(tmp_path):
 
 def test_auto_beta_is_lighter_for_strings_than_for_tables(tmp_path):
     from synthgen.generators.vae import auto_beta
-    from synthgen.vectorisers import Block
+    from synthgen.vectorisers import Block, ukreg_rules
 
     cat = [Block("pos1", "categorical", 0, 3), Block("pos2", "categorical", 3, 5)]
     assert auto_beta(cat) == 0.5
     assert auto_beta(cat + [Block("x", "continuous", 5, 6)]) == 1.5
     assert auto_beta([Block("x", "continuous", 0, 1)]) == 1.5
-    plates = synthgen.vectorisers.ukreg_rules.generate(300, seed=0)
+    plates = ukreg_rules.generate(300, seed=0)
     gen = synthgen.make("vae", epochs=2, verbose=False).fit(plates)
     assert gen.beta_ == 0.5
     gen.save(tmp_path / "p.sgm")
@@ -515,6 +515,10 @@ def test_numbers_with_few_values_are_modelled_as_their_values():
     assert set(out["gain"]) <= set(frame["gain"]) and set(out["age"]) <= set(frame["age"])
     # the spike at zero comes back at its share (a Gaussian head would smear it)
     assert abs((out["gain"] == 0).mean() - (frame["gain"] == 0).mean()) < 0.05
+    assert gen.beta_ == 1.5
+    # every column categorical, yet a table: the table's KL weight, not the strings' 0.5
+    counts = synthgen.make("vae", epochs=2, latent_dim=3, **QUIET).fit(frame.drop(columns="weight"), seed=0)
+    assert {b.kind for b in counts.vectoriser_.blocks_} == {"categorical"} and counts.beta_ == 1.5
     plain = synthgen.make("vae", epochs=30, latent_dim=3, discrete_levels=0, **QUIET).fit(frame, seed=0)
     assert [b.kind for b in plain.vectoriser_.blocks_].count("continuous") == 3
     assert (plain.sample(4000, seed=1)["gain"] == 0).mean() < (frame["gain"] == 0).mean() - 0.2

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import InvalidDataError
 from ..generators import circuit as C
 from ..random import check_seed, fit_keys
+from ._common import install_fit
 from ._units import progress, stream_moments, unit_matrix
 from ._vae import DEFAULT_VALIDATION_ROWS, DEFAULT_WINDOW, STEPS_PER_CALL, Plan, check_counts
 
@@ -72,14 +73,8 @@ def fit_circuit(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW
     best, history = stream_em(fit_key, plan, codes, val, theta, layout, hp)
     new = gen._unfitted_copy()
     new.layout_, new.history_ = layout, history
-    new.vectoriser_ = vec
-    new.n_features_in_, new.n_train_, new.fit_seed_ = len(columns), n, seed
-    new.params_ = C.circuit_params(best, lo, hi, width)
-    new._sample_key_ = np.asarray(stream_key)
-    new._n_sample_calls_ = 0
-    gen.__dict__.clear()
-    gen.__dict__.update(new.__dict__)
-    return gen
+    return install_fit(gen, new, vec=vec, n_features=len(columns), n_rows=n, seed=seed,
+                       params=C.circuit_params(best, lo, hi, width), stream_key=stream_key)
 
 
 def evenly_spread(units, vec, columns, dtypes, n: int, max_rows: int, verbose: bool) -> np.ndarray:

@@ -8,6 +8,19 @@ import pandas as pd
 from ..errors import InvalidDataError
 
 
+def install_fit(gen, new, *, vec, n_features: int, n_rows: int, seed: int, params, stream_key):
+    """Give ``gen`` the fitted state built on ``new`` (its unfitted copy) all at once, so that a
+    fit that fails before this leaves ``gen`` as it was; returns ``gen``."""
+    new.vectoriser_ = vec
+    new.n_features_in_, new.n_train_, new.fit_seed_ = n_features, n_rows, seed
+    new.params_ = params
+    new._sample_key_ = np.asarray(stream_key)
+    new._n_sample_calls_ = 0
+    gen.__dict__.clear()
+    gen.__dict__.update(new.__dict__)
+    return gen
+
+
 def shippable(gen):
     """A shallow copy of a fitted generator without its compiled-function cache (compiled
     programs are per process; each worker compiles its own once)."""
@@ -74,3 +87,24 @@ def as_frame(out, columns=None) -> pd.DataFrame:
     names = list(columns) if columns is not None and len(columns) == arr.shape[1] else [
         f"x{i}" for i in range(arr.shape[1])]
     return pd.DataFrame(arr, columns=names)
+
+
+def moments(X, raw) -> dict:
+    """Row count, mean, centred scatter, and the raw minimum and maximum of a partition."""
+    n = len(X)
+    if n == 0:
+        return {"n": 0}
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    return {"n": n, "mean": mean, "m2": Xc.T @ Xc, "min": raw.min(axis=0), "max": raw.max(axis=0),
+            "d": X.shape[1]}
+
+
+def merge_moments(a: dict, b: dict) -> dict:
+    """Two partitions' :func:`moments` as one (the parallel update of mean and scatter)."""
+    n = a["n"] + b["n"]
+    delta = b["mean"] - a["mean"]
+    return {"n": n, "mean": a["mean"] + delta * (b["n"] / n),
+            "m2": a["m2"] + b["m2"] + np.outer(delta, delta) * (a["n"] * b["n"] / n),
+            "min": np.minimum(a["min"], b["min"]), "max": np.maximum(a["max"], b["max"]),
+            "d": a["d"]}

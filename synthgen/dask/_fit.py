@@ -25,7 +25,8 @@ import numpy as np
 from ..base import Generator, check_matrix
 from ..errors import InvalidDataError, InvalidParameterError
 from ..random import check_seed, fit_keys
-from ._common import check_partition, current_client
+from ._common import check_partition, current_client, install_fit, merge_moments
+from ._common import moments as partition_moments  # a local name `moments` holds their sum
 
 #: rows of the subsample that the mixture's k-means start is computed on
 DEFAULT_INIT_ROWS = 1 << 17
@@ -89,14 +90,8 @@ def fit(gen: Generator, data, *, seed: int | None = None, init_rows: int = DEFAU
         params = _fit_gmm(new, fit_key, source, moments, hp, init_rows, init_centres)
     else:
         params = _fit_gaussian(new, moments, hp)
-    new.vectoriser_ = vec
-    new.n_features_in_, new.n_train_, new.fit_seed_ = d, n, seed
-    new.params_ = params
-    new._sample_key_ = np.asarray(stream_key)
-    new._n_sample_calls_ = 0
-    gen.__dict__.clear()
-    gen.__dict__.update(new.__dict__)
-    return gen
+    return install_fit(gen, new, vec=vec, n_features=d, n_rows=n, seed=seed,
+                       params=params, stream_key=stream_key)
 
 
 def _as_dask(data):
@@ -166,20 +161,20 @@ class _Source:
         return self.client.gather(self.client.compute(tasks))
 
     def moments(self) -> dict:
-        every = self.map(_moments)
+        every = self.map(partition_moments)
         self.sizes = [int(m["n"]) for m in every]
         out = [m for m in every if m["n"] > 0]
         if not out:
             raise InvalidDataError("the training data is empty (0 rows in every partition)")
         total = out[0]
         for m in out[1:]:
-            total = _merge_moments(total, m)
+            total = merge_moments(total, m)
         return total
 
 
 def _on_partition(part, index, vec, columns, dtypes, fn, args):
     part = check_partition(part, index, columns, dtypes)
-    if fn is _moments:
+    if fn is partition_moments:
         # the first pass checks the raw values and takes their bounds; the models see the
         # float32 matrix, as in memory
         raw = np.asarray(vec._transform(part), np.float64)
@@ -192,25 +187,6 @@ def _on_partition(part, index, vec, columns, dtypes, fn, args):
     if len(X):
         check_matrix(X, columns, what=f"partition {index}")
     return fn(X, *args)
-
-
-def _moments(X, raw) -> dict:
-    n = len(X)
-    if n == 0:
-        return {"n": 0}
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    return {"n": n, "mean": mean, "m2": Xc.T @ Xc, "min": raw.min(axis=0), "max": raw.max(axis=0),
-            "d": X.shape[1]}
-
-
-def _merge_moments(a: dict, b: dict) -> dict:
-    n = a["n"] + b["n"]
-    delta = b["mean"] - a["mean"]
-    return {"n": n, "mean": a["mean"] + delta * (b["n"] / n),
-            "m2": a["m2"] + b["m2"] + np.outer(delta, delta) * (a["n"] * b["n"] / n),
-            "min": np.minimum(a["min"], b["min"]), "max": np.maximum(a["max"], b["max"]),
-            "d": a["d"]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..base import check_matrix
 from ..errors import InvalidDataError
-from ._common import check_partition
+from ._common import check_partition, merge_moments, moments
 
 
 class Units:
@@ -122,7 +122,6 @@ def unit_matrix(units: Units, i: int, vec, columns, dtypes) -> tuple[np.ndarray,
 def stream_moments(units: Units, vec, columns, dtypes, *, verbose: bool) -> dict:
     """Row count, means, scatter matrix, minimum and maximum of every piece, merged (one pass);
     records the sizes of the pieces on ``units``."""
-    from ._fit import _merge_moments, _moments
 
     total, sizes = None, []
     with progress(verbose, "statistics", len(units)) as bar:
@@ -130,8 +129,8 @@ def stream_moments(units: Units, vec, columns, dtypes, *, verbose: bool) -> dict
             raw, X = unit_matrix(units, i, vec, columns, dtypes)
             sizes.append(len(X))
             if len(X):
-                m = _moments(X.astype(np.float64), raw)
-                total = m if total is None else _merge_moments(total, m)
+                m = moments(X.astype(np.float64), raw)
+                total = m if total is None else merge_moments(total, m)
             bar.advance()
     if total is None:
         raise InvalidDataError("the training data is empty (0 rows in every partition)")

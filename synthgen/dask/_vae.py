@@ -27,6 +27,7 @@ from ..errors import InvalidDataError, InvalidParameterError
 from ..generators import _vae_nets as nets
 from ..generators import _vae_train as vt
 from ..random import check_seed, fit_keys
+from ._common import install_fit
 from ._units import progress, stream_moments, unit_matrix
 
 #: pieces whose training rows are shuffled together
@@ -138,14 +139,8 @@ def fit_vae(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW,
     if hp["prior"] == "learned":
         new.prior_ = latent_prior.fit_prior(jax.random.fold_in(fit_key, _PRIOR_STREAM), params, sample,
                                             arch, n_components=hp["prior_components"])
-    new.vectoriser_ = vec
-    new.n_features_in_, new.n_train_, new.fit_seed_ = len(columns), n, seed
-    new.params_ = params
-    new._sample_key_ = np.asarray(stream_key)
-    new._n_sample_calls_ = 0
-    gen.__dict__.clear()
-    gen.__dict__.update(new.__dict__)
-    return gen
+    return install_fit(gen, new, vec=vec, n_features=len(columns), n_rows=n, seed=seed,
+                       params=params, stream_key=stream_key)
 
 
 def check_counts(**counts) -> None:

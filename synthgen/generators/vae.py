@@ -109,7 +109,14 @@ def discrete_columns(frame, levels: int) -> dict:
     return out
 
 
-def auto_beta(blocks) -> float:
+def numbers_as_categories(vec) -> bool:
+    """Whether a table vectoriser holds a numeric column as categories of its values."""
+    from ..vectorisers._evidence import _category_numbers
+
+    return any(_category_numbers(c) is not None for c in getattr(vec, "codecs_", ()))
+
+
+def auto_beta(blocks, numbers_as_categories: bool = False) -> float:
     """The KL weight ``beta="auto"`` picks.
 
     Tables get 1.5: the codes of the training rows then cover the prior without holes, so prior
@@ -118,7 +125,11 @@ def auto_beta(blocks) -> float:
     largely independent, and a heavier KL term lets the model ignore the latent space, which
     leaves nothing for the rejection sampler's ``require`` to work with (at ``latent_dim=2`` on
     registrations: 99.8% of samples with the required age identifier at 0.5, 64% at 1.5).
+    A table whose numbers are held as categories of their values (``discrete_levels``) is still
+    a table: 1.5.
     """
+    if numbers_as_categories:
+        return 1.5
     return 0.5 if blocks and all(b.kind == "categorical" for b in blocks) else 1.5
 
 
@@ -206,7 +217,8 @@ class VAEGenerator(Generator):
         else:
             shift, scale = standardisation(np.asarray(X), layout)
         xs = (np.asarray(X, np.float32) - shift) / scale  # numpy: no program per row count
-        self.beta_ = auto_beta(self.vectoriser_.blocks_) if hp["beta"] == "auto" else float(hp["beta"])
+        self.beta_ = (auto_beta(self.vectoriser_.blocks_, numbers_as_categories(self.vectoriser_))
+                      if hp["beta"] == "auto" else float(hp["beta"]))
         if private:
             result = train_private(key, xs, self.arch_, {**hp, "beta": self.beta_},
                                    self._private_fit_.ledger.get(RELEASE))
