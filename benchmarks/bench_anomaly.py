@@ -45,7 +45,7 @@ def split(X, y, seed: int):
     return (Xtr - mu) / sd, (Xte - mu) / sd, yte
 
 
-def models(seed: int, vae_params: dict, only_vae: bool = False, only=None):
+def models(seed: int, vae_params: dict, only_vae: bool = False, only=None, circuit_params=None):
     """Name -> fn(X_train, X_test) -> {label: anomaly score of each test row (higher = odder)}."""
     import synthgen
     from sklearn.ensemble import IsolationForest
@@ -60,8 +60,11 @@ def models(seed: int, vae_params: dict, only_vae: bool = False, only=None):
         return {"ECOD (pyod)": ECOD().fit(Xtr).decision_function(Xte)}
 
     def generator(name):
+        params = (circuit_params or {}) if name == "circuit" else {}
+        label = f"synthgen {name}" + (f" {json.dumps(params, sort_keys=True)}" if params else "")
+
         def fn(Xtr, Xte):
-            return {f"synthgen {name}": -synthgen.make(name).fit(Xtr, seed=seed).score_samples(Xte)}
+            return {label: -synthgen.make(name, **params).fit(Xtr, seed=seed).score_samples(Xte)}
         return fn
 
     def vae(Xtr, Xte):
@@ -87,6 +90,7 @@ def main() -> None:
     ap.add_argument("--models", default=None,
                     help="comma-separated subset: iforest,ecod,gaussian,gmm,pca_gmm,kde,circuit,vae")
     ap.add_argument("--out", default="anomaly")
+    ap.add_argument("--circuit-params", default="{}", help="circuit hyperparameters as JSON")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     from sklearn.metrics import roc_auc_score
@@ -101,7 +105,8 @@ def main() -> None:
         for seed in seeds:
             Xtr, Xte, yte = split(X, y, seed)
             only = None if args.models is None else args.models.split(",")
-            for model, fn in models(seed, vae_params, args.only_vae, only).items():
+            for model, fn in models(seed, vae_params, args.only_vae, only,
+                                    json.loads(args.circuit_params)).items():
                 t = time.perf_counter()
                 try:
                     scores = fn(Xtr, Xte)
@@ -128,7 +133,8 @@ def save(args, vae_params: dict, rows: list[dict]):
         "benchmark": "ROC AUC of anomaly scores on ADBench data (70/30 split, unsupervised fit)",
         "command": f"python benchmarks/bench_anomaly.py --datasets {args.datasets} --seeds {args.seeds}"
                    + (f" --models {args.models}" if args.models else "")
-                   + (f" --vae-params '{args.vae_params}'" if vae_params else ""),
+                   + (f" --vae-params '{args.vae_params}'" if vae_params else "")
+                   + (f" --circuit-params '{args.circuit_params}'" if args.circuit_params != "{}" else ""),
         "vae_params": vae_params,
         "results": rows,
     })

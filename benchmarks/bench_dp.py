@@ -51,7 +51,9 @@ NULLABLE = ("workclass", "occupation", "native-country")
 #: settings of the private vae and circuit (fixed in advance, as a private fit must)
 VAE_PRIVATE = {"private_epochs": 20, "learning_rate": 1e-2, "hidden": [128, 128], "latent_dim": 8,
                "verbose": False}
-CIRCUIT_PRIVATE = {"n_hidden": 16, "n_trees": 1, "max_bins": 16, "private_iter": 2}
+CIRCUIT_PRIVATE = {"n_hidden": 16, "n_trees": 1, "max_bins": 16, "private_iter": 2, "pseudocount": 0.1}
+#: the non-private circuit's settings of the recorded run (its defaults then)
+CIRCUIT_BASELINE = {"pseudocount": 0.1, "validation_fraction": 0.1}
 
 
 def public_metadata(frame: pd.DataFrame) -> dict:
@@ -189,7 +191,7 @@ def main() -> None:
     rows.append(synthgen_row("gmm", {"n_components": K}, None, train, holdout, target))
     rows.append(synthgen_row("vae", {"epochs": args.vae_epochs, "verbose": False}, None, train,
                              holdout, target))
-    rows.append(synthgen_row("circuit", {}, None, train, holdout, target))
+    rows.append(synthgen_row("circuit", CIRCUIT_BASELINE, None, train, holdout, target))
     with tempfile.TemporaryDirectory() as tmp:
         for eps in args.epsilons:
             private = {"epsilon": eps, "delta": args.delta, "public_metadata": meta}

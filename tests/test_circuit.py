@@ -252,3 +252,21 @@ def test_auto_epochs_are_40_on_small_tables_and_fewer_on_large_ones():
     fixed = synthgen.make("circuit", n_hidden=2, n_trees=1, epochs=40).fit(df, seed=0)
     assert len(auto.history_) == 40
     pd.testing.assert_frame_equal(auto.sample(200, seed=1), fixed.sample(200, seed=1))
+
+
+def test_an_em_step_with_counts_that_are_not_finite_is_skipped(fitted):
+    from synthgen.generators.circuit import _masks, codes_of, em_step
+
+    df, gen = fitted
+    theta = (gen.params_.weights, gen.params_.prior, gen.params_.trans, gen.params_.leaf)
+    X = gen.vectoriser_.transform(df.iloc[:64]).astype(np.float32)
+    p = gen.params_
+    codes = jnp.asarray(codes_of(X, gen.layout_, p.lo, p.hi, p.width))
+    masks = _masks(theta, gen.layout_)
+    moved = em_step(theta, codes, jnp.float32(0.5), jnp.float32(0.1), jnp.float32(1.0), masks, gen.layout_)
+    assert all(np.isfinite(np.asarray(m)).all() for m in moved)
+    assert any(not np.allclose(np.asarray(m), np.asarray(t)) for m, t in zip(moved, theta))
+    # an overflowing count (here: an infinite weight) leaves the parameters as they were
+    kept = em_step(theta, codes, jnp.float32(0.5), jnp.float32(0.1), jnp.float32(np.inf), masks, gen.layout_)
+    for k, t in zip(kept, theta):
+        np.testing.assert_array_equal(np.asarray(k), np.asarray(t))

@@ -149,8 +149,11 @@ def test_epsilon_none_is_bit_identical_to_the_plain_fit(adult):
     g = synthgen.make("circuit", epsilon=None, epochs=3, **SMALL).fit(part, seed=2)
     vec = make_vectoriser("table", decoding="argmax")
     X = np.asarray(vec.fit_transform(part), np.float32)
-    params, layout, _ = fit_circuit(fit_keys(2)[0], X, vec.blocks_, epochs=3, batch_size=1024,
-                                    step_size=0.5, pseudocount=0.1, validation_fraction=0.1, **SMALL)
+    hp = g._validated_params()  # the generator's own settings, defaults included
+    params, layout, _ = fit_circuit(fit_keys(2)[0], X, vec.blocks_, epochs=3,
+                                    batch_size=hp["batch_size"], step_size=hp["step_size"],
+                                    pseudocount=hp["pseudocount"],
+                                    validation_fraction=hp["validation_fraction"], **SMALL)
     assert layout == g.layout_
     for a, b in zip(g.params_, params):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

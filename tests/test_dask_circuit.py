@@ -18,7 +18,8 @@ from synthgen.generators import circuit as C
 from synthgen.random import fit_keys
 from synthgen.vectorisers.base import NumericVectoriser
 
-HP = {"n_hidden": 4, "n_trees": 2, "epochs": 5, "batch_size": 48, "max_bins": 16}
+# a held-out share, so that the validation history (which streamed and in-memory EM must share) exists
+HP = {"n_hidden": 4, "n_trees": 2, "epochs": 5, "batch_size": 48, "max_bins": 16, "validation_fraction": 0.1}
 
 
 @pytest.fixture(scope="module")

@@ -291,9 +291,15 @@ def _em_batches(theta, codes, idx, step, pseudocount, *, layout, batch, n_batche
 
 
 def em_step(theta, batch_codes, step, pseudocount, weight, masks, layout):
-    """One mini-batch EM step: ``theta`` moved ``step`` of the way to the batch's target."""
+    """One mini-batch EM step: ``theta`` moved ``step`` of the way to the batch's target.
+
+    A batch whose expected counts are not finite (a row so unlikely under the current
+    parameters that float32's rescaled upward pass overflows in the gradient) leaves
+    ``theta`` as it was: the step is skipped rather than poisoning every parameter."""
     target = _em_target(theta, batch_codes, layout, masks, pseudocount, weight)
-    return tuple((1 - step) * t + step * s for t, s in zip(theta, target))
+    moved = tuple((1 - step) * t + step * s for t, s in zip(theta, target))
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(m)) for m in moved]))
+    return tuple(jnp.where(finite, m, t) for m, t in zip(moved, theta))
 
 
 @functools.partial(jax.jit, static_argnames=("layout",))
@@ -454,8 +460,8 @@ def em_batch_layout(n_train: int, batch_size: int) -> tuple[int, int]:
 
 def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bins: int = 128,
                 epochs: int = 40,
-                batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.1,
-                validation_fraction: float = 0.1, progress=None, start=None, split=None,
+                batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.01,
+                validation_fraction: float = 0.0, progress=None, start=None, split=None,
                 epoch_order=None):
     """Fit the circuit to the rows of ``X`` whose columns ``blocks`` describe.
 
@@ -536,10 +542,11 @@ class CircuitGenerator(Generator):
                             "steps an epoch)"),
         "step_size": Param(0.5, Float(0, 1, low_open=True), "how far each step moves towards the "
                            "batch's EM update (at first; 5% of it at the end)"),
-        "pseudocount": Param(0.1, Float(0, low_open=True),
+        "pseudocount": Param(0.01, Float(0, low_open=True),
                              "added to every expected count (counts of the whole training set)"),
-        "validation_fraction": Param(0.1, Float(0, 0.5, high_open=True),
-                                     "rows held out to keep the best epoch (0: none)"),
+        "validation_fraction": Param(0.0, Float(0, 0.5, high_open=True),
+                                     "rows held out to keep the best epoch (0: none, every row "
+                                     "trains and the last epoch is kept)"),
         "verbose": Param(False, Bool(), "show a progress bar on stderr while fitting"),
         **PRIVACY_PARAMS,
         "private_iter": Param(10, Int(0), "EM iterations of a private fit (each one is a release; "
