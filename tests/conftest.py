@@ -51,3 +51,15 @@ def _release_compiled_programs():
     if jax is not None:
         jax.clear_caches()
         gc.collect()
+
+
+@pytest.fixture
+def data_untouched(monkeypatch):
+    """A private fit that reads its data (schema estimate or conforming rows) fails the test."""
+    from synthgen.dp import fit as dp_fit
+
+    def touched(*args, **kwargs):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr(dp_fit, "estimate_schema", touched)
+    monkeypatch.setattr(dp_fit, "conform", touched)

@@ -583,32 +583,27 @@ class CircuitGenerator(Generator):
         if hp["epsilon"] is not None:
             return self._fit_private(key, X, hp)
         hp = dict(hp, epochs=resolve_epochs(hp["epochs"], X.shape[0]))
-        progress = _progress(hp["epochs"]) if hp["verbose"] else None
-        try:
-            params, layout, history = fit_circuit(
-                key, np.asarray(X), self.vectoriser_.blocks_, n_hidden=hp["n_hidden"],
-                n_trees=hp["n_trees"],
-                max_bins=hp["max_bins"], epochs=hp["epochs"], batch_size=hp["batch_size"],
-                step_size=hp["step_size"], pseudocount=hp["pseudocount"],
-                validation_fraction=hp["validation_fraction"],
-                progress=None if progress is None else progress.update)
-        finally:
-            if progress is not None:
-                progress.close()
-        self.layout_ = layout
-        self.history_ = history
-        return params
+        return self._run_fit(hp["epochs"], hp["verbose"], functools.partial(
+            fit_circuit, key, np.asarray(X), self.vectoriser_.blocks_, n_hidden=hp["n_hidden"],
+            n_trees=hp["n_trees"], max_bins=hp["max_bins"], epochs=hp["epochs"],
+            batch_size=hp["batch_size"], step_size=hp["step_size"], pseudocount=hp["pseudocount"],
+            validation_fraction=hp["validation_fraction"]))
 
     def _fit_private(self, key, X, hp):
         from ._circuit_dp import fit_circuit_private
 
-        progress = _progress(hp["private_iter"]) if hp["verbose"] else None
+        return self._run_fit(hp["private_iter"], hp["verbose"], functools.partial(
+            fit_circuit_private, key, np.asarray(X), self.vectoriser_.blocks_, self._private_fit_,
+            n_hidden=hp["n_hidden"], n_trees=hp["n_trees"], max_bins=hp["max_bins"],
+            private_iter=hp["private_iter"], pseudocount=hp["pseudocount"],
+            structure=hp["structure"]))
+
+    def _run_fit(self, steps: int, verbose: bool, fit):
+        """``fit(progress=...)`` under a progress bar of ``steps`` when verbose; keeps the
+        layout and history it returns beside the parameters."""
+        progress = _progress(steps) if verbose else None
         try:
-            params, layout, history = fit_circuit_private(
-                key, np.asarray(X), self.vectoriser_.blocks_, self._private_fit_,
-                n_hidden=hp["n_hidden"], n_trees=hp["n_trees"], max_bins=hp["max_bins"],
-                private_iter=hp["private_iter"], pseudocount=hp["pseudocount"],
-                structure=hp["structure"], progress=None if progress is None else progress.update)
+            params, layout, history = fit(progress=None if progress is None else progress.update)
         finally:
             if progress is not None:
                 progress.close()
