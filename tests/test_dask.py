@@ -224,6 +224,28 @@ def test_parquet_dataset_is_complete_or_absent(client, table, tmp_path):
     assert len(pd.read_parquet(out)) == 3 * BLOCK_ROWS
 
 
+def test_a_part_landing_while_the_folder_is_removed_is_removed_too(tmp_path, monkeypatch):
+    from synthgen.dask import _parquet
+
+    folder = tmp_path / ".rows.parquet.tmp"
+    folder.mkdir()
+    (folder / "part.00000.parquet").write_bytes(b"x")
+    real_rmtree = _parquet.shutil.rmtree
+    calls = []
+
+    def rmtree_while_a_worker_writes(path, ignore_errors=False):
+        calls.append(path)
+        real_rmtree(path, ignore_errors=ignore_errors)
+        if len(calls) == 1:  # a worker that was mid-write renames its part in
+            path.mkdir()
+            (path / "part.00001.parquet").write_bytes(b"y")
+
+    monkeypatch.setattr(_parquet.shutil, "rmtree", rmtree_while_a_worker_writes)
+    _parquet._remove_folder(folder)
+    assert not folder.exists()
+    assert len(calls) == 2
+
+
 # -- worker processes: a killed worker, and the CLI -------------------------------------------
 
 

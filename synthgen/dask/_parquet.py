@@ -2,8 +2,9 @@
 
 The parts are written by the workers into a temporary sibling folder, each part to a temporary
 name and renamed when complete; the folder is renamed to its final name once every part is
-there.  An exception or a Ctrl-C on the client removes the temporary folder (workers that are
-still writing write into a folder that is gone, and their part is dropped with it).
+there.  An exception or a Ctrl-C on the client removes the temporary folder, over again while a
+worker that is still writing a part lands it there; once the folder is gone, a write into it
+fails and the part is dropped.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -42,9 +44,24 @@ def write_parquet(ddf, path, *, client=None, progress: Callable[[int], None] | N
         total = _write_parts(ddf, str(tmp.resolve()), client, progress)
         _swap_in(tmp, final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_folder(tmp)
         raise
     return total
+
+
+def _remove_folder(folder: Path, *, patience_s: float = 30.0) -> None:
+    """Remove ``folder``, again while a worker still finishing a part writes into it.
+
+    A part being written when the client gives up can land in the folder while it is being
+    removed; once the folder is gone no write can recreate it, so removing until it is gone
+    (for at most ``patience_s``) leaves nothing behind.
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists() or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def _write_parts(ddf, folder: str, client, progress) -> int:
