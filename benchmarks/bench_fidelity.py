@@ -21,7 +21,7 @@ A fixed 80/20 split (seed 0).  Each model is fitted on the 80% and samples as ma
 * DCR share: the share of synthetic rows whose closest record (standardised numbers, one-hot
   categories, Euclidean) is a training row rather than a holdout row, with the training rows cut
   to the holdout's size (0.5 is ideal); the share of exact copies of a training row.
-* fit and sample time (wall seconds; sampling after a warm-up call).
+* fit and sample time (wall seconds; sampling after a warm-up call of the same size).
 
 The published rows are quoted from the paper's result tables (april-tools/tabpc), not measured here.
 """
@@ -153,7 +153,7 @@ def measure(name: str, make_and_fit, train, holdout, target, seed: int = 0,
     t = time.perf_counter()
     sampler = make_and_fit(train)
     fit_s = time.perf_counter() - t
-    sampler(100)
+    sampler(len(train))  # the warm-up compiles the program for this many rows
     t = time.perf_counter()
     synth = sampler(len(train))
     sample_s = time.perf_counter() - t

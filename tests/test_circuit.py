@@ -270,3 +270,60 @@ def test_an_em_step_with_counts_that_are_not_finite_is_skipped(fitted):
     kept = em_step(theta, codes, jnp.float32(0.5), jnp.float32(0.1), jnp.float32(np.inf), masks, gen.layout_)
     for k, t in zip(kept, theta):
         np.testing.assert_array_equal(np.asarray(k), np.asarray(t))
+
+
+def _known_circuit_probabilities(params, layout):
+    """The known circuit's probability of each of its 24 rows, by brute force, as (a, f, c)."""
+    cells = list(itertools.product(range(3), range(2), range(4)))
+    rows = np.zeros((len(cells), 8), np.float32)
+    for i, (a, f, c) in enumerate(cells):
+        rows[i, a], rows[i, 3], rows[i, 4 + c] = 1.0, f, 1.0
+    p = np.exp(np.asarray(log_prob_circuit(params, jnp.asarray(rows), layout=layout), np.float64))
+    return p / p.sum()
+
+
+def _cells(M):
+    M = np.asarray(M)
+    return np.argmax(M[..., :3], axis=-1) * 8 + (M[..., 3] > 0.5) * 4 + np.argmax(M[..., 4:], axis=-1)
+
+
+def test_each_stratified_row_is_an_exact_draw_of_the_circuit():
+    params, layout = known_circuit()
+    p = _known_circuit_probabilities(params, layout)
+    keys = jax.random.split(jax.random.PRNGKey(3), 4000)
+    blocks = jax.jit(jax.vmap(lambda k: sample_circuit(k, params, 64, layout=layout, stratified=True)))(keys)
+    for row in (0, 37):  # one row of each of 4,000 independent blocks
+        observed = np.bincount(_cells(blocks[:, row]), minlength=24)
+        assert stats.chisquare(observed, p * len(keys)).pvalue > 0.001, row
+
+
+def test_stratified_rows_of_a_block_follow_the_models_marginals_within_a_few_rows():
+    params, layout = known_circuit()
+    p = _known_circuit_probabilities(params, layout).reshape(3, 2, 4)
+    n = 8192
+    draw = jax.jit(sample_circuit, static_argnums=(2,), static_argnames=("layout", "stratified"))
+    for seed in range(3):
+        cells = _cells(draw(jax.random.PRNGKey(seed), params, n, layout=layout, stratified=True))
+        counts = np.bincount(cells, minlength=24).reshape(3, 2, 4)
+        # every choice is within one row of its share in each group of rows (2 hidden states
+        # per variable): the marginals of variables 0, 1, 2 steps down the chain are within
+        # 2 * 2 * (depth + 1) rows of n times their probability, where independent draws
+        # scatter by a binomial's standard deviation (20 to 44 rows here)
+        for axes, marginal_depth in (((1, 2), 0), ((0, 2), 1), ((0, 1), 2)):
+            gap = np.abs(counts.sum(axis=axes) - n * p.sum(axis=axes))
+            assert gap.max() <= 4 * (marginal_depth + 1), (seed, marginal_depth, gap)
+
+
+def test_sampling_is_stratified_by_default_and_older_model_files_keep_independent_draws(fitted):
+    df, gen = fitted
+    assert gen.sampling == "stratified"
+    independent = synthgen.make("circuit", **FAST, sampling="independent").fit(df, seed=0)
+    assert not independent.sample(500, seed=9).equals(gen.sample(500, seed=9))
+    pd.testing.assert_frame_equal(gen.set_params(sampling="independent").sample(500, seed=9),
+                                  independent.sample(500, seed=9))
+    gen.set_params(sampling="stratified")
+    # a model file written before stratified sampling has no sampler version: its rows stay
+    older = {k: v for k, v in gen._extra_state().items() if k != "sampler_version"}
+    clone = synthgen.make("circuit", **FAST)
+    clone._set_extra_state(older)
+    assert clone.sampling == "independent"

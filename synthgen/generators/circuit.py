@@ -216,32 +216,70 @@ def _inverse_cdf(P, u):
     return jnp.minimum(k, P.shape[-1] - 1)
 
 
-def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout):
-    """``n`` exact draws, top-down: a tree, hidden states along it, then each variable's state."""
-    k_k, k_z, k_x, k_u = jax.random.split(key, 4)
+def stratified_uniforms(key, group, n_groups: int, dtype):
+    """One uniform per row, stratified within each group of rows (``group`` in ``[0, n_groups)``).
+
+    The ``m`` rows of a group get the strata ``[0, 1/m), [1/m, 2/m), ...`` in a uniformly random
+    order, each with a uniform position inside.  Each row's uniform is exactly uniform on
+    ``[0, 1)``, so a row is still an exact draw; but inverse-CDF draws from one distribution in
+    a group then hit every state close to ``m`` times its probability (within one row per
+    state), where independent draws scatter by their binomial noise.
+    """
+    k_r, k_v = jax.random.split(key)
+    n = group.shape[0]
+    order = jnp.lexsort((uniform(k_r, (n,), dtype), group))  # by group, randomly inside
+    position = jnp.zeros(n, jnp.int32).at[order].set(jnp.arange(n, dtype=jnp.int32))
+    counts = jnp.bincount(group, length=n_groups)
+    rank = position - (jnp.cumsum(counts) - counts)[group]
+    return ((rank + uniform(k_v, (n,), dtype)) / counts[group]).astype(dtype)
+
+
+def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout, stratified: bool = False):
+    """``n`` exact draws, top-down: a tree, hidden states along it, then each variable's state.
+
+    ``stratified``: each choice among rows that draw from the same distribution (the tree for
+    all rows, a hidden state among rows of one tree and parent state, a variable's state among
+    rows of one tree and hidden state) uses stratified uniforms (``stratified_uniforms``); each
+    row is distributed as with independent draws, the ``n`` rows together follow the model's
+    frequencies more closely.
+    """
     m = len(layout.variables)
     dtype = params.leaf.dtype
-    K = params.weights.shape[0]
-    comp = _inverse_cdf(jnp.broadcast_to(params.weights, (n, K)), uniform(k_k, (n,), dtype))
-    uz = uniform(k_z, (n, m), dtype)
-    ux = uniform(k_x, (n, m), dtype)
+    K, H = params.prior.shape
+    if stratified:
+        keys = list(jax.random.split(key, 2 * m + 2))
+        k_u = keys.pop()
+
+        def u_of(slot, group, n_groups):
+            return stratified_uniforms(keys[slot], group, n_groups, dtype)
+    else:
+        k_k, k_z, k_x, k_u = jax.random.split(key, 4)
+        uz = uniform(k_z, (n, m), dtype)
+        ux = uniform(k_x, (n, m), dtype)
+        u_k = uniform(k_k, (n,), dtype)
+
+        def u_of(slot, group, n_groups):
+            return u_k if slot == 0 else (uz[:, slot - 1] if slot <= m else ux[:, slot - 1 - m])
+    comp = _inverse_cdf(jnp.broadcast_to(params.weights, (n, K)),
+                        u_of(0, jnp.zeros(n, jnp.int32), 1))
     z = [None] * m
     for j in layout.order:
         p = layout.parents[j]
         if p < 0:
-            z[j] = _inverse_cdf(params.prior[comp], uz[:, j])
+            z[j] = _inverse_cdf(params.prior[comp], u_of(1 + j, comp, K))
         else:
-            z[j] = _inverse_cdf(params.trans[comp, j, z[p]], uz[:, j])
-    states = jnp.stack([_inverse_cdf(params.leaf[comp, j, z[j]], ux[:, j]) for j in range(m)],
-                       axis=1)
+            z[j] = _inverse_cdf(params.trans[comp, j, z[p]], u_of(1 + j, comp * H + z[p], K * H))
+    states = jnp.stack([_inverse_cdf(params.leaf[comp, j, z[j]],
+                                     u_of(1 + m + j, comp * H + z[j], K * H))
+                        for j in range(m)], axis=1)
     return matrix_from_states(k_u, states, layout.variables, params.lo, params.hi,
                               layout.n_features, dtype)
 
 
 @functools.lru_cache(maxsize=32)
-def circuit_functions(layout: Layout):
+def circuit_functions(layout: Layout, stratified: bool = True):
     """``(sample_fn, log_prob_fn)`` bound to ``layout``; equal layouts share compiled programs."""
-    return (functools.partial(sample_circuit, layout=layout),
+    return (functools.partial(sample_circuit, layout=layout, stratified=stratified),
             functools.partial(log_prob_circuit, layout=layout))
 
 
@@ -547,6 +585,10 @@ class CircuitGenerator(Generator):
         "validation_fraction": Param(0.0, Float(0, 0.5, high_open=True),
                                      "rows held out to keep the best epoch (0: none, every row "
                                      "trains and the last epoch is kept)"),
+        "sampling": Param("stratified", Choice("stratified", "independent"),
+                          "'stratified': rows drawing from one distribution share stratified "
+                          "uniforms (each row exact, frequencies closer to the model's); "
+                          "'independent': independent uniforms"),
         "verbose": Param(False, Bool(), "show a progress bar on stderr while fitting"),
         **PRIVACY_PARAMS,
         "private_iter": Param(10, Int(0), "EM iterations of a private fit (each one is a release; "
@@ -612,7 +654,7 @@ class CircuitGenerator(Generator):
         return params
 
     def _sampler(self):
-        return circuit_functions(self.layout_)[0]
+        return circuit_functions(self.layout_, self.sampling == "stratified")[0]
 
     def _log_prob(self):
         return circuit_functions(self.layout_)[1]
@@ -688,10 +730,13 @@ class CircuitGenerator(Generator):
 
     # -- persistence ----------------------------------------------------------------------------
     def _extra_state(self) -> dict[str, Any]:
-        return {"layout": self.layout_.to_json(), "history": [float(h) for h in self.history_]}
+        return {"layout": self.layout_.to_json(), "history": [float(h) for h in self.history_],
+                "sampler_version": 2}
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
         self.layout_ = Layout.from_json(extra["layout"])
+        if extra.get("sampler_version", 1) < 2:  # files from before stratified sampling
+            self.sampling = "independent"
         self.history_ = [float(h) for h in extra.get("history", [])]
 
 
