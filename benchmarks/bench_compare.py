@@ -15,11 +15,10 @@ Speed claims are ratios against a peer in the same run (``ratios`` in the JSON).
 
 SDV and torch stay out of synthgen's own environment; run this with the benchmark venv:
 
-    python3 -m venv /work/venv-bench
-    /work/venv-bench/bin/pip install torch==2.13.0
-    /work/venv-bench/bin/pip install -e . sdv sdmetrics imbalanced-learn scikit-learn
-    /work/venv-bench/bin/python benchmarks/bench_compare.py --datasets creditcard
-    /work/venv-bench/bin/python benchmarks/bench_compare.py --datasets adult --max-rows 7000
+    python3 -m venv .venv-bench
+    .venv-bench/bin/pip install -e ".[bench]"
+    .venv-bench/bin/python benchmarks/bench_compare.py --datasets creditcard
+    .venv-bench/bin/python benchmarks/bench_compare.py --datasets adult --max-rows 7000
 
 Results go to benchmarks/results/STEM.json and STEM.md (``--stem``, default ``compare`` plus
 the data sets' names).

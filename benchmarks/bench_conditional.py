@@ -17,7 +17,7 @@ Quality: :func:`synthgen.evaluation.conditional.conditional_fidelity`, column sh
 pair trends of the conditioned rows against the real rows meeting the condition (NaN where
 fewer than two real rows meet it).  Run with the SDV environment::
 
-    PYTHONPATH=. /work/venv-sdv/bin/python benchmarks/bench_conditional.py [--rows 10000] [--data adult,creditcard]
+    python benchmarks/bench_conditional.py [--rows 10000] [--data adult,creditcard]
 
 Results: ``benchmarks/results/conditional_<data>.json``, one file per data set
 (``conditional_<data>_kde.json`` with ``--model kde``).

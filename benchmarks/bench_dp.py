@@ -1,7 +1,7 @@
 """Differentially private fits on Adult beside smartnoise-synth's MST and AIM, in the same run.
 
     python benchmarks/bench_dp.py                      # epsilon 1 and 10, delta 1e-6
-    python benchmarks/bench_dp.py --peers-python /work/venv-dp/bin/python --peer-timeout 300 --aim-rounds 24 --vae-epochs 30
+    python benchmarks/bench_dp.py --peers-python .venv-dp/bin/python --peer-timeout 300 --aim-rounds 24 --vae-epochs 30
 
 A fixed 80/20 split (seed 0).  Every model gets the same public metadata (bounds of the
 numeric columns from Adult's documentation, the category lists of adult.names, which
@@ -31,6 +31,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -169,12 +170,17 @@ def main() -> None:
     ap.add_argument("--epsilons", nargs="*", type=float, default=[1.0, 10.0])
     ap.add_argument("--delta", type=float, default=1e-6)
     ap.add_argument("--peers", nargs="*", default=["mst", "aim"])
-    ap.add_argument("--peers-python", default="/work/venv-dp/bin/python")
+    ap.add_argument("--peers-python", default=".venv-dp/bin/python",
+                    help="a Python with smartnoise-synth installed (it has dependencies of its own)")
     ap.add_argument("--peer-timeout", type=int, default=300)
     ap.add_argument("--aim-rounds", type=int, default=24)
     ap.add_argument("--gmm-components", type=int, default=10)
     ap.add_argument("--vae-epochs", type=int, default=30, help="epochs of the non-private vae")
     args = ap.parse_args()
+    if args.peers and shutil.which(args.peers_python) is None:
+        raise SystemExit(f"--peers-python {args.peers_python}: no such Python; make one with "
+                         "`python3 -m venv .venv-dp && .venv-dp/bin/pip install smartnoise-synth`, "
+                         "or run without peers (--peers)")
     import synthgen
 
     frame = synthgen.datasets.load("adult")

@@ -7,10 +7,9 @@ samples with the training rows.  A second VAE row reports the default fit with e
 
 Needs sdv and sdmetrics (and a CPU build of torch), kept out of synthgen's own environment:
 
-    python3 -m venv /work/venv-bench
-    /work/venv-bench/bin/pip install torch==2.13.0
-    /work/venv-bench/bin/pip install -e . sdv sdmetrics
-    /work/venv-bench/bin/python benchmarks/bench_vae_sdv.py [--adult-rows 5000] [--seeds 0,1,2]
+    python3 -m venv .venv-bench
+    .venv-bench/bin/pip install -e ".[bench]"
+    .venv-bench/bin/python benchmarks/bench_vae_sdv.py [--adult-rows 5000] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
