@@ -56,15 +56,14 @@ def moments_to_gaussian(n, s, M, floor: float, diag: bool = False):
 
 
 def fit_gaussian_private(key, X, fit, *, covariance_type: str, reg_covar: float):
-    """A Gaussian from one noisy count, sum and scatter; returns ``GaussianParams``."""
-    from ..generators.gaussian import GaussianParams
-
+    """A Gaussian from one noisy count, sum and scatter; returns ``(mean, chol)``, the fields of
+    the Gaussian generator's parameters."""
     diag = covariance_type == "diag"
     V = clip_rows(X, jnp.asarray(fit.centre), fit.clip)
     n, s, M = noisy_moments(key, V, jnp.ones(X.shape[0], X.dtype), fit, "gaussian", diag)
     mean, cov = moments_to_gaussian(n, s, M, _floor(reg_covar), diag)
     chol = np.diag(np.sqrt(cov)) if diag else np.linalg.cholesky(cov)
-    return GaussianParams(jnp.asarray(mean + fit.centre, jnp.float32), jnp.asarray(chol, jnp.float32))
+    return jnp.asarray(mean + fit.centre, jnp.float32), jnp.asarray(chol, jnp.float32)
 
 
 def _floor(reg_covar: float) -> float:
@@ -92,8 +91,8 @@ _em_sums = jax.jit(lambda V, w, params, n_chunks: weighted_moment_sums(V, w, _re
 def fit_gmm_private(key, X, fit, *, n_components: int, n_iter: int, reg_covar: float):
     """DP-EM: a noisy Gaussian of the data as the start (means drawn from it), then
     ``n_iter`` iterations, each releasing noisy per-component counts, sums and scatters.
-    Returns ``GMMParams`` (full covariances)."""
-    from ..generators.gmm import GMMParams
+    Returns ``(log_weights, means, prec_chol, chol)`` (full covariances), the fields of the
+    mixture generator's parameters."""
 
     K, d, floor = int(n_components), X.shape[1], _floor(reg_covar)
     k_init, k_means, k_iter = jax.random.split(key, 3)
@@ -124,9 +123,8 @@ def fit_gmm_private(key, X, fit, *, n_components: int, n_iter: int, reg_covar: f
         covs = project_pd(M / N[:, None, None] - means[:, :, None] * means[:, None, :], floor)
     chol = np.linalg.cholesky(covs)
     prec_chol = np.swapaxes(np.linalg.inv(chol), -1, -2)
-    return GMMParams(jnp.asarray(np.log(weights), jnp.float32),
-                     jnp.asarray(means + fit.centre, jnp.float32),
-                     jnp.asarray(prec_chol, jnp.float32), jnp.asarray(chol, jnp.float32))
+    return (jnp.asarray(np.log(weights), jnp.float32), jnp.asarray(means + fit.centre, jnp.float32),
+            jnp.asarray(prec_chol, jnp.float32), jnp.asarray(chol, jnp.float32))
 
 
 def plan_gmm(ledger, share: float, hp: dict) -> None:

@@ -40,6 +40,7 @@ import numpy as np
 from ..dp.schema import load_schema
 from ..errors import InvalidParameterError
 from ._circuit_leaves import state_codes, variables_from_blocks
+from ._circuit_model import CircuitParams, Layout, _log_lik_codes, _masks, chow_liu_tree
 
 #: shares of the model's budget: numeric states, structure (when paid), the rest to EM
 BINS_SHARE, STRUCTURE_SHARE = 0.1, 0.2
@@ -265,7 +266,6 @@ def random_theta(key, layout, n_hidden: int, n_trees: int):
 def expected_counts(theta, codes, w, *, layout):
     """Expected counts ``theta * d/dtheta sum_i w_i log p(x_i)`` of every parameter; each row's
     part of each distribution is a probability vector."""
-    from .circuit import _log_lik_codes
 
     observed = jnp.ones(codes.shape, bool)
     grads = jax.grad(lambda t: jnp.sum(w * _log_lik_codes(t, codes, observed, layout)))(theta)
@@ -305,7 +305,6 @@ def to_distributions(counts, masks, pseudocount: float):
 
 def noisy_em_step(key, theta, codes, layout, sigma: float, pseudocount: float):
     """One EM iteration on noisy expected counts, post-processed to valid distributions."""
-    from .circuit import _masks
 
     noisy = noisy_counts(key, summed_counts(theta, codes, layout), sigma)
     return to_distributions(noisy, _masks(theta, layout), pseudocount)
@@ -314,7 +313,6 @@ def noisy_em_step(key, theta, codes, layout, sigma: float, pseudocount: float):
 def fit_circuit_private(key, X, blocks, fit, *, n_hidden: int, n_trees: int, max_bins: int,
                         private_iter: int, pseudocount: float, structure: str, progress=None):
     """The private fit; returns ``(params, layout, history)`` as :func:`circuit.fit_circuit`."""
-    from .circuit import CircuitParams, Layout, chow_liu_tree
 
     X = np.asarray(X, dtype=np.float32)
     d = X.shape[1]

@@ -75,8 +75,9 @@ class GaussianGenerator(Generator):
         if hp["epsilon"] is not None:
             from ..dp.models import fit_gaussian_private
 
-            return fit_gaussian_private(key, X, self._private_fit_, covariance_type=hp["covariance_type"],
-                                        reg_covar=hp["reg_covar"])
+            return GaussianParams(*fit_gaussian_private(
+                key, X, self._private_fit_, covariance_type=hp["covariance_type"],
+                reg_covar=hp["reg_covar"]))
         if hp["covariance_type"] == "diag":
             return fit_gaussian(X, covariance_type="diag", reg_covar=hp["reg_covar"])
         return fit_gaussian_float64(np.asarray(X), reg_covar=hp["reg_covar"])

@@ -556,8 +556,9 @@ class GMMGenerator(Generator):
         if hp["epsilon"] is not None:
             from ..dp.models import fit_gmm_private, private_gmm_summary
 
-            params = fit_gmm_private(key, X, self._private_fit_, n_components=hp["n_components"],
-                                     n_iter=hp["private_iter"], reg_covar=hp["reg_covar"])
+            params = GMMParams(*fit_gmm_private(
+                key, X, self._private_fit_, n_components=hp["n_components"],
+                n_iter=hp["private_iter"], reg_covar=hp["reg_covar"]))
             self._set_selection(private_gmm_summary(hp))
             return params
         params, summary = select_gmm(key, X, **_gmm_settings(hp))
