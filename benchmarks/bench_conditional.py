@@ -29,7 +29,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from _machine import write_result

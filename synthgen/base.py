@@ -16,7 +16,6 @@ saves to and loads from the ``.sgm`` model format.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, ClassVar, Iterator
 
 import numpy as np

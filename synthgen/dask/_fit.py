@@ -249,7 +249,6 @@ def _finite(v) -> float:
 def _fit_counts(key, source, moments, counts, kind, hp, init_rows, init_centres):
     """EM for every candidate (count x restart) at once, one pass over the data per iteration."""
     import jax
-    import jax.numpy as jnp
 
     from ..generators.gmm import _info, _public_params
 
@@ -440,7 +439,6 @@ def _merge_stats(a, b):
 
 
 def _m_step_host(stats, params, settings):
-    import jax
     import jax.numpy as jnp
 
     from ..generators._em import _Stats

@@ -202,7 +202,7 @@ def skeleton(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
     points between), its categories, a gap where gaps are allowed.  Dtypes follow ``frame``'s."""
     cols = {}
     for c in frame.columns:
-        meta, dtype = schema[str(c)], frame[c].dtype
+        meta = schema[str(c)]
         kind = meta["kind"]
         if kind in ("continuous", "integer"):
             values = list(np.linspace(meta["lower"], meta["upper"], 3))

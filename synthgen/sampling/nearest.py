@@ -19,7 +19,6 @@ Two metrics:
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -164,7 +163,6 @@ class RecordIndex:
 
         ``return_index`` costs about ten times more time than the distances alone.
         """
-        import jax
         import jax.numpy as jnp
 
         from ..errors import InvalidDataError

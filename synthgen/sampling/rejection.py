@@ -24,10 +24,9 @@ from typing import Any
 import numpy as np
 
 from .._params import AnyOf, Bool, Choice, Float, Int, Optional, Param, validate
-from ..base import Generator, _same, check_matrix, check_n
+from ..base import Generator, _same, check_n
 from ..errors import InvalidParameterError, NotFittedError, SamplingError
 from ..random import BLOCK_ROWS, check_seed, fit_keys
-from .nearest import RecordIndex
 from .require import as_predicate
 from .spaces import DataSpace, LatentSpace
 
