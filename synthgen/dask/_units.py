@@ -3,6 +3,7 @@ the partitions of a Dask DataFrame.  Only the piece being read is in memory."""
 
 from __future__ import annotations
 
+import abc
 import re
 from contextlib import nullcontext
 from pathlib import Path
@@ -15,18 +16,20 @@ from ..errors import InvalidDataError
 from ._common import check_partition, merge_moments, moments
 
 
-class Units:
+class Units(abc.ABC):
     """The pieces of a table: ``sizes`` (rows per piece, once known), ``meta`` (an empty frame
     with the columns and dtypes) and ``read(i)``, piece ``i`` as a DataFrame."""
 
     sizes: list[int] | None
     meta: pd.DataFrame
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """The number of pieces."""
 
+    @abc.abstractmethod
     def read(self, i: int) -> pd.DataFrame:
-        raise NotImplementedError
+        """Piece ``i`` as a DataFrame."""
 
 
 class ParquetUnits(Units):
