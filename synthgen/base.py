@@ -150,6 +150,12 @@ class Generator:
         if private:
             new.privacy_ = dict(private_fit.ledger.to_json(), metadata=private_fit.schema)
             del new._private_fit_
+        return self._adopt_fit(new, params, stream_key)
+
+    def _adopt_fit(self, new: "Generator", params, stream_key) -> "Generator":
+        """Take the fitted state built on ``new`` (an unfitted copy) all at once, with
+        ``params`` and a fresh sampling stream from ``stream_key``: a fit that fails before
+        this leaves ``self`` as it was.  Returns ``self``."""
         new.params_ = params
         new._sample_key_ = np.asarray(stream_key)
         new._n_sample_calls_ = 0

@@ -13,12 +13,7 @@ def install_fit(gen, new, *, vec, n_features: int, n_rows: int, seed: int, param
     fit that fails before this leaves ``gen`` as it was; returns ``gen``."""
     new.vectoriser_ = vec
     new.n_features_in_, new.n_train_, new.fit_seed_ = n_features, n_rows, seed
-    new.params_ = params
-    new._sample_key_ = np.asarray(stream_key)
-    new._n_sample_calls_ = 0
-    gen.__dict__.clear()
-    gen.__dict__.update(new.__dict__)
-    return gen
+    return gen._adopt_fit(new, params, stream_key)
 
 
 def shippable(gen):
