@@ -182,13 +182,17 @@ def fit_gmm_counts(key, X, *, counts: Sequence[int], covariance_type: str = "ful
     is higher.  A search over counts finds much better mixtures so (k-means starts alone
     are a lottery on data with many local optima).  Returns ``{count: (params, info)}``.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _host_rows(X)
     counts = tuple(int(k) for k in counts)
     _check_fit_args(X, counts, covariance_type, n_init)
     if int(refine_rounds) < 0:
         raise InvalidParameterError(f"refine_rounds must be a non-negative int; got {refine_rounds}")
-    shift = X.mean(axis=0)
-    Xc = (X - shift).astype(np.float32)
+    shift = X.mean(axis=0, dtype=np.float64)
+    if X.dtype == np.float32:  # centred in float32: no float64 copy of the rows
+        shift = shift.astype(np.float32)
+        Xc = X - shift
+    else:
+        Xc = (X - shift).astype(np.float32)
     pool = tuple(k for k in counts for _ in range(n_init))
     keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, k), i)
                       for k in counts for i in range(n_init)])
@@ -397,7 +401,7 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
     the rows left out of the search).  ``refine_rounds`` applies to searches over counts
     (see :func:`fit_gmm_counts`).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _host_rows(X)
     types, notes = _supported_types(_search_types(covariance_type), X.shape)
     curve: dict[str, dict[int, float]] = {}
     best = None
@@ -415,6 +419,14 @@ def select_gmm(key, X, *, n_components="bic", n_components_range=(1, 20), covari
                "n_iter": info["n_iter"], "lower_bound": info["lower_bound"], "bic": info["bic"],
                "bic_curve": curve[kind] if len(types) == 1 else curve, "search_notes": notes}
     return params, summary
+
+
+def _host_rows(X) -> np.ndarray:
+    """``X`` as a host array without a copy where it is float32 or float64 already (the
+    generator hands its float32 training matrix over; a float64 copy of it would be the fit's
+    largest allocation), else as float64."""
+    X = np.asarray(X)
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
 def _search_types(spec) -> tuple[str, ...]:
