@@ -272,8 +272,16 @@ def _check_circuit(gen, d: int) -> None:
     if any(not -1 <= q < m for q in layout.parents) or sum(q < 0 for q in layout.parents) != 1:
         raise ModelFileError("its circuit layout is not a tree with one root")
     S = max(v.n_states for v in layout.variables)
+    C = max(v.n_cells for v in layout.variables)
+    for v in layout.variables:
+        if v.cell_state:
+            state, p_cell = np.asarray(v.cell_state), np.asarray(v.cell_p, np.float64)
+            if (len(p_cell) != len(state) or state.min() < 0 or state.max() >= v.n_states
+                    or (p_cell <= 0).any()
+                    or not np.allclose(np.bincount(state, p_cell, v.n_states), 1.0, atol=1e-3)):
+                raise ModelFileError("its circuit layout has cells that do not make up their states")
     for name, shape in (("weights", (K,)), ("prior", (K, H)), ("trans", (K, m, H, H)),
-                        ("leaf", (K, m, H, S)), ("lo", (m, S)), ("hi", (m, S)), ("width", (m, S))):
+                        ("leaf", (K, m, H, S)), ("lo", (m, C)), ("hi", (m, C)), ("width", (m, C))):
         _shape_of(name, getattr(p, name), shape)
     for name in ("weights", "prior", "trans", "leaf"):
         value = np.asarray(getattr(p, name), np.float64)

@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import synthgen
-from synthgen.generators._circuit_leaves import Variable, fit_states
+from synthgen.generators._circuit_leaves import Variable, fit_states, group_cells
 from synthgen.generators.circuit import (
     CircuitParams,
     Layout,
@@ -327,3 +327,49 @@ def test_sampling_is_stratified_by_default_and_older_model_files_keep_independen
     clone = synthgen.make("circuit", **FAST)
     clone._set_extra_state(older)
     assert clone.sampling == "independent"
+
+
+def test_cells_group_into_states_of_equal_shares_with_heavy_cells_on_their_own():
+    r = np.random.default_rng(4)
+    x = np.concatenate([np.zeros(3000), r.exponential(size=7000)])
+    lo, hi, _ = fit_states(x, max_bins=100)
+    cell_state, cell_p, n_states = group_cells(x, lo, hi, max_states=10)
+    cell_state, cell_p = np.asarray(cell_state), np.asarray(cell_p)
+    assert n_states == 10 and len(cell_state) == len(lo) == 100
+    zero = np.flatnonzero((lo == 0) & (hi == 0))
+    assert len(zero) == 1 and (cell_state == cell_state[zero[0]]).sum() == 1  # a state of its own
+    np.testing.assert_allclose(np.bincount(cell_state, cell_p), 1.0)
+    order = np.argsort(lo)
+    assert (np.diff(cell_state[order]) >= 0).all()  # runs of consecutive cells
+    dist = np.maximum(np.maximum(lo[None] - x[:, None], x[:, None] - hi[None]), 0.0)
+    share = np.bincount(cell_state[np.argmin(dist, axis=1)], minlength=10) / len(x)
+    others = np.delete(share, cell_state[zero[0]])
+    np.testing.assert_allclose(others, 0.7 / 9, atol=0.02)  # equal shares of the other rows
+    assert group_cells(x, lo, hi, max_states=100) == ((), (), 100)  # few cells: each a state
+
+
+def test_grouped_cells_make_a_density_and_are_drawn_at_their_shares():
+    r = np.random.default_rng(5)
+    X = r.gamma(2.0, size=(4000, 1))
+    gen = synthgen.make("circuit", n_hidden=3, epochs=5, max_bins=64, max_states=6).fit(X, seed=0)
+    v = gen.layout_.variables[0]
+    assert v.n_states == 6 and v.n_cells == 64
+    grid = np.linspace(X.min(), X.max(), 200_001)
+    dens = np.exp(gen.score_samples(grid[:, None]))
+    assert np.trapezoid(dens, grid) == pytest.approx(1.0, abs=2e-3)
+    lo, hi = np.asarray(gen.params_.lo[0, :64]), np.asarray(gen.params_.hi[0, :64])
+    s = np.asarray(gen.sample(40_000, seed=1))[:, 0]
+    cell = np.clip(np.searchsorted(lo, s, side="right") - 1, 0, 63)
+    cell_state, cell_p = np.asarray(v.cell_state), np.asarray(v.cell_p)
+    for state in range(v.n_states):  # cells within a state at their probabilities (chi-squared)
+        mine = np.flatnonzero(cell_state == state)
+        got = np.bincount(cell[np.isin(cell, mine)], minlength=64)[mine]
+        assert stats.chisquare(got, cell_p[mine] * got.sum()).pvalue > 1e-3
+    # a range: the rows follow the density inside it, across the cells of the states it cuts
+    a, b, mid = 1.0, 3.0, 1.7
+    inside = np.asarray(gen.sample(20_000, seed=2, given={"x0": (a, b)}))[:, 0]
+    assert inside.min() >= a and inside.max() <= b
+    part = (grid >= a) & (grid <= mid)
+    whole = (grid >= a) & (grid <= b)
+    expected = np.trapezoid(dens[part], grid[part]) / np.trapezoid(dens[whole], grid[whole])
+    assert np.mean(inside <= mid) == pytest.approx(expected, abs=4 * np.sqrt(0.25 / 20_000))

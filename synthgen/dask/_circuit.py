@@ -65,7 +65,8 @@ def fit_circuit(gen, units, vec, columns, dtypes, *, seed, window=DEFAULT_WINDOW
     fit_key, stream_key = fit_keys(seed)
     sample = evenly_spread(units, vec, columns, dtypes, n, init_rows, hp["verbose"])
     start = C.circuit_start(fit_key, sample, vec.blocks_, n_hidden=hp["n_hidden"],
-                            n_trees=hp["n_trees"], max_bins=hp["max_bins"])
+                            n_trees=hp["n_trees"], max_bins=hp["max_bins"],
+                            max_states=hp["max_states"])
     layout, lo, hi, width, theta = start
     plan = Plan(fit_key, units.sizes, hp["validation_fraction"], 0, window, validation_rows)
     codes = partial(_piece_codes, units, plan, vec, columns, dtypes, layout, lo, hi, width)

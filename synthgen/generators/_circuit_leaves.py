@@ -22,11 +22,22 @@ import numpy as np
 
 
 class Variable(NamedTuple):
-    """One variable: its ``kind``, the matrix columns it covers and its number of states."""
+    """One variable: its ``kind``, the matrix columns it covers and its number of states.
+
+    A number's states may group its cells (``cell_state``: the state of each cell, ``cell_p``:
+    each cell's probability within its state, fixed at its training frequency); without
+    ``cell_state`` every cell is a state of its own.
+    """
 
     kind: str  # "categorical", "binary" or "continuous"
     columns: tuple
     n_states: int
+    cell_state: tuple = ()
+    cell_p: tuple = ()
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cell_state) if self.cell_state else self.n_states
 
 
 def variables_from_blocks(blocks) -> tuple[Variable, ...]:
@@ -80,13 +91,56 @@ def fit_states(x: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray, np
     return lo, hi, width
 
 
+def group_cells(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_states: int):
+    """States of a number made of runs of its cells: ``(cell_state, cell_p, n_states)``.
+
+    As :func:`fit_states` makes states from values: a cell holding at least ``1 / max_states``
+    of the rows is a state of its own, and the other cells, in the order of their values, form
+    runs of about equal shares of the remaining rows, ``max_states`` states in all.  Within a
+    state, a cell's probability is its share of the state's training rows (half a row added to
+    every cell, so that no cell has none).  With at most ``max_states`` cells, every cell is a
+    state.
+    """
+    n_cells = len(lo)
+    if n_cells <= max_states:
+        return (), (), n_cells
+    x = np.asarray(x, np.float64)
+    dist = np.maximum(np.maximum(lo[None, :] - x[:, None], x[:, None] - hi[None, :]), 0.0)
+    counts = np.bincount(np.argmin(dist, axis=1), minlength=n_cells) + 0.5
+    share = counts / counts.sum()
+    heavy = share >= 1.0 / max_states
+    order = np.lexsort((hi, lo))
+    rest = order[~heavy[order]]
+    label = np.zeros(n_cells, np.int64)
+    label[heavy] = -1 - np.flatnonzero(heavy)  # one label of its own per heavy cell
+    if len(rest):
+        n_runs = max(1, max_states - int(heavy.sum()))
+        mass = share[rest] / share[rest].sum()
+        middle = np.cumsum(mass) - mass / 2
+        label[rest] = np.minimum((middle * n_runs).astype(np.int64), n_runs - 1)
+    _, first = np.unique(label[order], return_index=True)
+    rank = {lab: r for r, lab in enumerate(label[order][np.sort(first)])}
+    state = np.array([rank[v] for v in label])
+    n_states = len(rank)
+    p = counts / np.bincount(state, weights=counts)[state]
+    return tuple(int(v) for v in state), tuple(float(v) for v in p), n_states
+
+
+def _cell_tables(v: Variable):
+    """``(state of each cell, log p(cell | state))`` of a number (its cells may be its states)."""
+    if not v.cell_state:
+        return None, None
+    return (jnp.asarray(v.cell_state, jnp.int32), jnp.log(jnp.asarray(v.cell_p, jnp.float32)))
+
+
 def state_codes(X, variables, lo, hi, width):
     """The state of every variable in every row, and what the states leave out.
 
     Returns ``codes (n, m)`` int32, ``observed (n, m)`` bool (False where the row's entries of
-    the variable are NaN: marginalised), and ``log_extra (n,)``: for continuous values, minus the
-    log width of their state (a density within it) and, outside the states, a decay of
-    ``distance / width`` from the nearest state (sampling never goes there).
+    the variable are NaN: marginalised), and ``log_extra (n,)``: for continuous values, the log
+    probability of their cell within its state, minus the log width of the cell (a density
+    within it) and, outside the cells, a decay of ``distance / width`` from the nearest cell
+    (sampling never goes there).
     """
     n = X.shape[0]
     codes, observed = [], []
@@ -101,24 +155,33 @@ def state_codes(X, variables, lo, hi, width):
             code = (block[:, 0] >= 0.5).astype(jnp.int32)
         else:
             x = block[:, 0]
-            S = v.n_states
-            l, h = lo[j, :S], hi[j, :S]
+            C = v.n_cells
+            l, h = lo[j, :C], hi[j, :C]
             dist = jnp.maximum(jnp.maximum(l[None, :] - x[:, None], x[:, None] - h[None, :]), 0.0)
-            code = jnp.argmin(dist, axis=1)
-            w = width[j, :S][code]
-            log_extra = log_extra + jnp.where(seen, -jnp.log(w) - jnp.min(dist, axis=1) / w, 0.0)
+            cell = jnp.argmin(dist, axis=1)
+            w = width[j, :C][cell]
+            extra = -jnp.log(w) - jnp.min(dist, axis=1) / w
+            cell_state, log_p = _cell_tables(v)
+            if cell_state is None:
+                code = cell
+            else:
+                code, extra = cell_state[cell], extra + log_p[cell]
+            log_extra = log_extra + jnp.where(seen, extra, 0.0)
         codes.append(code.astype(jnp.int32))
         observed.append(seen)
     return jnp.stack(codes, axis=1), jnp.stack(observed, axis=1), log_extra
 
 
-def matrix_from_states(key, states, variables, lo, hi, n_features: int, dtype):
+def matrix_from_states(key, states, variables, lo, hi, n_features: int, dtype, cell_u=None):
     """Matrix rows from sampled states: one-hot slots, 0/1 flags, numbers drawn uniformly within
-    their interval (a point state gives its value)."""
+    their cell (a point cell gives its value).  A number whose states group cells first draws
+    its cell within the state, by the uniforms ``cell_u (n, m)`` (default: drawn from ``key``)."""
     from ._draws import uniform
 
     n = states.shape[0]
     u = uniform(key, (n, len(variables)), dtype)
+    if cell_u is None and any(v.cell_state for v in variables):
+        cell_u = uniform(jax.random.fold_in(key, 1), (n, len(variables)), dtype)
     out = jnp.zeros((n, n_features), dtype)
     for j, v in enumerate(variables):
         s = states[:, j]
@@ -128,6 +191,11 @@ def matrix_from_states(key, states, variables, lo, hi, n_features: int, dtype):
         elif v.kind == "binary":
             out = out.at[:, cols[0]].set(s.astype(dtype))
         else:
+            cell_state, log_p = _cell_tables(v)
+            if cell_state is not None:
+                within = (cell_state[None, :] == jnp.arange(v.n_states)[:, None]) * jnp.exp(log_p)
+                cdf = jnp.cumsum(within[s], axis=1)
+                s = jnp.minimum(jnp.sum(cdf < cell_u[:, j, None] * cdf[:, -1:], axis=1), v.n_cells - 1)
             l, h = lo[j][s], hi[j][s]
             out = out.at[:, cols[0]].set(l + u[:, j] * (h - l))
     return out

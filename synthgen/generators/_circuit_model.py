@@ -25,9 +25,10 @@ class CircuitParams(NamedTuple):
     ``weights`` (K,): the mixture of trees; ``prior`` (K, H): each tree's root hidden states;
     ``trans`` (K, m, H, H): ``trans[k, j, p, c] = T_kj(z_j = c | z_parent = p)`` (unused for the
     root); ``leaf`` (K, m, H, S): ``L_kj(state | z_j)``, zero beyond a variable's states; ``lo``,
-    ``hi`` (m, S): continuous states' bounds; ``width`` (m, S): their widths (a point's is the gap
-    to its neighbouring values), over which the density is spread and beyond which a value
-    outside every state loses one nat.
+    ``hi`` (m, C): the bounds of numbers' cells (a number's states, or the cells its states
+    group; see :class:`._circuit_leaves.Variable`); ``width`` (m, C): their widths (a point's is
+    the gap to its neighbouring values), over which the density is spread and beyond which a
+    value outside every cell loses one nat.
     """
 
     weights: jax.Array
@@ -56,14 +57,19 @@ class Layout(NamedTuple):
         return tuple(tuple(k) for k in kids)
 
     def to_json(self) -> dict:
-        return {"variables": [[v.kind, list(v.columns), v.n_states] for v in self.variables],
+        return {"variables": [[v.kind, list(v.columns), v.n_states]
+                              + ([list(v.cell_state), list(v.cell_p)] if v.cell_state else [])
+                              for v in self.variables],
                 "parents": list(self.parents), "order": list(self.order),
                 "n_features": self.n_features}
 
     @classmethod
     def from_json(cls, state: dict) -> "Layout":
-        variables = tuple(Variable(str(k), tuple(int(c) for c in cols), int(s))
-                          for k, cols, s in state["variables"])
+        def variable(k, cols, s, cell_state=(), cell_p=()):
+            return Variable(str(k), tuple(int(c) for c in cols), int(s),
+                            tuple(int(c) for c in cell_state), tuple(float(q) for q in cell_p))
+
+        variables = tuple(variable(*v) for v in state["variables"])
         return cls(variables, tuple(int(p) for p in state["parents"]),
                    tuple(int(o) for o in state["order"]), int(state["n_features"]))
 

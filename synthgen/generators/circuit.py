@@ -40,7 +40,13 @@ from .._params import AnyOf, Bool, Choice, Float, Int, Param
 from ..base import Generator
 from ..dp.params import PRIVACY_PARAMS, check_privacy
 from ..errors import InvalidDataError
-from ._circuit_leaves import fit_states, matrix_from_states, state_codes, variables_from_blocks
+from ._circuit_leaves import (
+    fit_states,
+    group_cells,
+    matrix_from_states,
+    state_codes,
+    variables_from_blocks,
+)
 from ._circuit_model import (  # noqa: F401  (the model's pieces, importable from here too)
     CircuitParams,
     Layout,
@@ -60,24 +66,28 @@ _CL_MAX_ROWS = 20_000
 # ---------------------------------------------------------------------------------------------
 
 
-def discretise(X: np.ndarray, blocks, max_bins: int):
-    """The variables of ``blocks`` with their continuous states fitted on ``X``.
+def discretise(X: np.ndarray, blocks, max_bins: int, max_states: int | None = None):
+    """The variables of ``blocks`` with their continuous cells and states fitted on ``X``.
 
-    Returns ``(variables, lo (m, S), hi (m, S), width (m, S))``.
+    A number gets at most ``max_bins`` cells (:func:`fit_states`), grouped into at most
+    ``max_states`` states (:func:`group_cells`; None: every cell a state).
+    Returns ``(variables, lo (m, C), hi (m, C), width (m, C))``, the bounds of the cells.
     """
     variables = list(variables_from_blocks(blocks))
     bounds = []
     for j, v in enumerate(variables):
         if v.kind == "continuous":
-            lo, hi, width = fit_states(X[:, v.columns[0]], max_bins)
-            variables[j] = v._replace(n_states=len(lo))
+            x = X[:, v.columns[0]]
+            lo, hi, width = fit_states(x, max_bins)
+            cell_state, cell_p, n_states = group_cells(x, lo, hi, max_states or len(lo))
+            variables[j] = v._replace(n_states=n_states, cell_state=cell_state, cell_p=cell_p)
             bounds.append((lo, hi, width))
         else:
             bounds.append((np.zeros(v.n_states), np.zeros(v.n_states), np.ones(v.n_states)))
-    S = max(v.n_states for v in variables)
-    lo = np.zeros((len(variables), S))
-    hi = np.zeros((len(variables), S))
-    width = np.ones((len(variables), S))
+    C = max(len(b[0]) for b in bounds)
+    lo = np.zeros((len(variables), C))
+    hi = np.zeros((len(variables), C))
+    width = np.ones((len(variables), C))
     for j, (l, h, w) in enumerate(bounds):
         lo[j, :len(l)], hi[j, :len(h)], width[j, :len(w)] = l, h, w
     return tuple(variables), lo, hi, width
@@ -158,8 +168,15 @@ def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout, strati
     states = jnp.stack([_inverse_cdf(params.leaf[comp, j, z[j]],
                                      u_of(1 + m + j, comp * H + z[j], K * H))
                         for j in range(m)], axis=1)
+    cell_u = None
+    if any(v.cell_state for v in layout.variables):  # a cell within each grouped state
+        k_cells = jax.random.split(jax.random.fold_in(k_u, 1), m)
+        cell_u = jnp.stack([
+            (stratified_uniforms(k_cells[j], states[:, j], v.n_states, dtype) if stratified
+             else uniform(k_cells[j], (n,), dtype)) if v.cell_state else jnp.zeros(n, dtype)
+            for j, v in enumerate(layout.variables)], axis=1)
     return matrix_from_states(k_u, states, layout.variables, params.lo, params.hi,
-                              layout.n_features, dtype)
+                              layout.n_features, dtype, cell_u)
 
 
 @functools.lru_cache(maxsize=32)
@@ -317,20 +334,21 @@ def kmeans_groups(key, X: np.ndarray, k: int, max_rows: int = 20_000) -> np.ndar
     return np.asarray(jnp.argmin(d2, axis=1), dtype=np.int32)
 
 
-def circuit_start(key, X, blocks, *, n_hidden: int, n_trees: int, max_bins: int):
+def circuit_start(key, X, blocks, *, n_hidden: int, n_trees: int, max_bins: int,
+                  max_states: int | None = None):
     """The structure and the EM start of a circuit fitted on all rows of ``X`` as training rows:
     ``(layout, lo, hi, width, theta)`` (``fit_circuit``'s, save that it holds out no rows)."""
     X = np.asarray(X, dtype=np.float32)
-    layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins)
+    layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins, max_states)
     k_split, _, k_init, _ = jax.random.split(key, 4)
     groups = kmeans_groups(k_split, X, n_trees) if n_trees > 1 else None
     theta = init_theta(k_init, codes, layout, n_hidden, n_trees, groups)
     return layout, lo, hi, width, theta
 
 
-def _structure(key, X, blocks, max_bins):
+def _structure(key, X, blocks, max_bins, max_states=None):
     n, d = X.shape
-    variables, lo, hi, width = discretise(X, blocks, max_bins)
+    variables, lo, hi, width = discretise(X, blocks, max_bins, max_states)
     pre = Layout(variables, (-1,) * len(variables), tuple(range(len(variables))), d)
     codes = codes_of(X, pre, lo, hi, width)
     _, k_cl, _, _ = jax.random.split(key, 4)
@@ -374,6 +392,7 @@ def em_batch_layout(n_train: int, batch_size: int) -> tuple[int, int]:
 
 
 def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bins: int = 128,
+                max_states: int | None = 32,
                 epochs: int = 40,
                 batch_size: int = 1024, step_size: float = 0.5, pseudocount: float = 0.01,
                 validation_fraction: float = 0.0, progress=None, start=None, split=None,
@@ -394,7 +413,7 @@ def fit_circuit(key, X, blocks, *, n_hidden: int = 16, n_trees: int = 4, max_bin
     n, d = X.shape
     k_split, k_cl, k_init, k_em = jax.random.split(key, 4)
     if start is None:
-        layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins)
+        layout, lo, hi, width, codes = _structure(key, X, blocks, max_bins, max_states)
     else:
         layout, lo, hi, width, theta = start
         codes = codes_of(X, layout, lo, hi, width)
@@ -449,7 +468,10 @@ class CircuitGenerator(Generator):
     hyperparameters = {
         "n_hidden": Param(16, Int(1), "hidden states per variable (1: independent columns)"),
         "n_trees": Param(4, Int(1), "trees in the mixture, started from k-means clusters"),
-        "max_bins": Param(128, Int(2), "most states of a numeric variable (points and intervals)"),
+        "max_bins": Param(128, Int(2), "most cells of a number's piecewise-constant density "
+                          "(points and intervals)"),
+        "max_states": Param(32, Int(2), "most states of a number that the hidden variables tell "
+                            "apart: runs of cells, each cell at its training share within its state"),
         "epochs": Param("auto", AnyOf(Choice("auto"), Int(1), desc="'auto' or a positive int"),
                         "passes of mini-batch EM over the training rows; 'auto': 40 up to "
                         "30,000 rows, then fewer (about 1.2 million rows of steps), at least 4"),
@@ -504,7 +526,8 @@ class CircuitGenerator(Generator):
         hp = dict(hp, epochs=resolve_epochs(hp["epochs"], X.shape[0]))
         return self._run_fit(hp["epochs"], hp["verbose"], functools.partial(
             fit_circuit, key, np.asarray(X), self.vectoriser_.blocks_, n_hidden=hp["n_hidden"],
-            n_trees=hp["n_trees"], max_bins=hp["max_bins"], epochs=hp["epochs"],
+            n_trees=hp["n_trees"], max_bins=hp["max_bins"], max_states=hp["max_states"],
+            epochs=hp["epochs"],
             batch_size=hp["batch_size"], step_size=hp["step_size"], pseudocount=hp["pseudocount"],
             validation_fraction=hp["validation_fraction"]))
 
