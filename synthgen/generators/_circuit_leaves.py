@@ -105,8 +105,11 @@ def group_cells(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_states: int):
     if n_cells <= max_states:
         return (), (), n_cells
     x = np.asarray(x, np.float64)
-    dist = np.maximum(np.maximum(lo[None, :] - x[:, None], x[:, None] - hi[None, :]), 0.0)
-    counts = np.bincount(np.argmin(dist, axis=1), minlength=n_cells) + 0.5
+    counts = np.full(n_cells, 0.5)
+    for start in range(0, len(x), 65_536):  # the cell of each value, as state_codes finds it
+        part = x[start:start + 65_536, None]
+        dist = np.maximum(np.maximum(lo[None, :] - part, part - hi[None, :]), 0.0)
+        counts += np.bincount(np.argmin(dist, axis=1), minlength=n_cells)
     share = counts / counts.sum()
     heavy = share >= 1.0 / max_states
     order = np.lexsort((hi, lo))
