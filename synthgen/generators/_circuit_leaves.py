@@ -179,7 +179,7 @@ def matrix_from_states(key, states, variables, lo, hi, n_features: int, dtype, c
     """Matrix rows from sampled states: one-hot slots, 0/1 flags, numbers drawn uniformly within
     their cell (a point cell gives its value).  A number whose states group cells first draws
     its cell within the state, by the uniforms ``cell_u (n, m)`` (default: drawn from ``key``)."""
-    from ._draws import uniform
+    from ._draws import inverse_cdf, uniform
 
     n = states.shape[0]
     u = uniform(key, (n, len(variables)), dtype)
@@ -197,8 +197,7 @@ def matrix_from_states(key, states, variables, lo, hi, n_features: int, dtype, c
             cell_state, log_p = _cell_tables(v)
             if cell_state is not None:
                 within = (cell_state[None, :] == jnp.arange(v.n_states)[:, None]) * jnp.exp(log_p)
-                cdf = jnp.cumsum(within[s], axis=1)
-                s = jnp.minimum(jnp.sum(cdf < cell_u[:, j, None] * cdf[:, -1:], axis=1), v.n_cells - 1)
+                s = inverse_cdf(within[s], cell_u[:, j])
             l, h = lo[j][s], hi[j][s]
             out = out.at[:, cols[0]].set(l + u[:, j] * (h - l))
     return out

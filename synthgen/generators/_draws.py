@@ -68,3 +68,11 @@ def standard_normal_rows(key, n: int, d: int, dtype, unbatched):
     """
     draw = lambda: standard_normal(key, (n * d,), dtype)  # noqa: E731
     return lax.cond(jnp.isfinite(unbatched), draw, draw).reshape(n, d)
+
+
+def inverse_cdf(P, u):
+    """Index drawn from each row of ``P`` (rows of probabilities, not necessarily normalised)
+    by the uniforms ``u``."""
+    cdf = jnp.cumsum(P, axis=-1)
+    k = jnp.sum(cdf < u[:, None] * cdf[:, -1:], axis=-1)
+    return jnp.minimum(k, P.shape[-1] - 1)

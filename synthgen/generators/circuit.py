@@ -56,7 +56,7 @@ from ._circuit_model import (  # noqa: F401  (the model's pieces, importable fro
     chow_liu_tree,
     mutual_information,
 )
-from ._draws import uniform
+from ._draws import inverse_cdf, uniform
 
 _CL_MAX_ROWS = 20_000
 
@@ -105,13 +105,6 @@ def log_prob_circuit(params: CircuitParams, X, *, layout: Layout):
     return _log_lik_codes(theta, codes, observed, layout) + extra
 
 
-def _inverse_cdf(P, u):
-    """Index drawn from each row of ``P`` (rows of probabilities) by the uniforms ``u``."""
-    cdf = jnp.cumsum(P, axis=-1)
-    k = jnp.sum(cdf < u[:, None] * cdf[:, -1:], axis=-1)
-    return jnp.minimum(k, P.shape[-1] - 1)
-
-
 def stratified_uniforms(key, group, n_groups: int, dtype):
     """One uniform per row, stratified within each group of rows (``group`` in ``[0, n_groups)``).
 
@@ -156,16 +149,16 @@ def sample_circuit(key, params: CircuitParams, n: int, *, layout: Layout, strati
 
         def u_of(slot, group, n_groups):
             return u_k if slot == 0 else (uz[:, slot - 1] if slot <= m else ux[:, slot - 1 - m])
-    comp = _inverse_cdf(jnp.broadcast_to(params.weights, (n, K)),
+    comp = inverse_cdf(jnp.broadcast_to(params.weights, (n, K)),
                         u_of(0, jnp.zeros(n, jnp.int32), 1))
     z = [None] * m
     for j in layout.order:
         p = layout.parents[j]
         if p < 0:
-            z[j] = _inverse_cdf(params.prior[comp], u_of(1 + j, comp, K))
+            z[j] = inverse_cdf(params.prior[comp], u_of(1 + j, comp, K))
         else:
-            z[j] = _inverse_cdf(params.trans[comp, j, z[p]], u_of(1 + j, comp * H + z[p], K * H))
-    states = jnp.stack([_inverse_cdf(params.leaf[comp, j, z[j]],
+            z[j] = inverse_cdf(params.trans[comp, j, z[p]], u_of(1 + j, comp * H + z[p], K * H))
+    states = jnp.stack([inverse_cdf(params.leaf[comp, j, z[j]],
                                      u_of(1 + m + j, comp * H + z[j], K * H))
                         for j in range(m)], axis=1)
     cell_u = None
